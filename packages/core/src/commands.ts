@@ -1,0 +1,42 @@
+import type { Kit } from './plugin.js';
+
+/** One option of a CLI command, parsed by the `nutshell` CLI from `--name value` / `--flag`. */
+export interface CommandOption {
+  name: string;
+  type: 'string' | 'number' | 'boolean';
+  description: string;
+  default?: string | number | boolean;
+  /** One-letter alias: `-n`. */
+  short?: string;
+}
+
+export interface CommandArgument {
+  name: string;
+  description: string;
+  required?: boolean;
+}
+
+export interface CommandInput {
+  /** Positional arguments after the command name. */
+  args: string[];
+  /** Parsed options, defaults applied. Global ones: json, seed, backend, out. */
+  options: Record<string, string | number | boolean | undefined>;
+  /** True when the user asked for machine-readable output (`--json`). */
+  json: boolean;
+  kit: Kit;
+  /** Writes one line of human-readable output (suppressed by the CLI with --json). */
+  print(line: string): void;
+}
+
+/**
+ * A command that a plugin adds to the `nutshell` CLI (`ctx.add('commands', name, spec)`).
+ * `run` returns the JSON-serializable result printed with `--json`; throw a NutshellError for bad
+ * input and the CLI prints its message on one line and exits non-zero.
+ */
+export interface CommandSpec {
+  summary: string;
+  description?: string;
+  args?: CommandArgument[];
+  options?: CommandOption[];
+  run(input: CommandInput): Promise<unknown> | unknown;
+}

@@ -1,0 +1,14 @@
+import './setup.js';
+
+/** The one tensor API: everything of @tensorflow/tfjs-core, by name and as the `tf` namespace. */
+export * from '@tensorflow/tfjs-core';
+export * as tf from '@tensorflow/tfjs-core';
+
+export * from './errors.js';
+export * from './validate.js';
+export * from './backend.js';
+export * from './plugin.js';
+export type * from './commands.js';
+export { satisfies } from './semver.js';
+export * from './random.js';
+export * from './memory.js';
