@@ -12,3 +12,4 @@ export type * from './commands.js';
 export { satisfies } from './semver.js';
 export * from './random.js';
 export * from './memory.js';
+export * from './safetensors.js';

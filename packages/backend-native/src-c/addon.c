@@ -1,0 +1,398 @@
+/*
+ * nutshell_native: float32 GEMM and NHWC conv2d kernels over OpenBLAS, exposed through N-API.
+ *
+ * Every kernel writes into a caller-provided Float32Array; the only memory this file owns is one
+ * scratch buffer per Node environment (im2col / col2im), grown when needed and reused.
+ * All matrices are row-major. Sizes are validated against the typed arrays so a wrong call
+ * throws instead of touching memory out of bounds.
+ */
+#define _POSIX_C_SOURCE 200112L /* posix_memalign under -std=c11 */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Declared here too because some cblas.h variants (netlib's) lack them. */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+/* Largest im2col chunk in floats (256 MiB); chunks always hold at least one image. */
+#define SCRATCH_SOFT_LIMIT ((size_t)64 * 1024 * 1024)
+
+typedef struct {
+  float *buf;
+  size_t cap; /* floats */
+} Scratch;
+
+static float *scratch_get(Scratch *s, size_t n) {
+  if (n == 0) n = 1;
+  if (n <= s->cap) return s->buf;
+  free(s->buf);
+  s->buf = NULL;
+  s->cap = 0;
+  void *p = NULL;
+  if (posix_memalign(&p, 64, n * sizeof(float)) != 0) return NULL;
+  s->buf = (float *)p;
+  s->cap = n;
+  return s->buf;
+}
+
+static void scratch_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Scratch *s = (Scratch *)data;
+  free(s->buf);
+  free(s);
+}
+
+/* ---------- argument helpers (return 0 and leave a pending exception on failure) ---------- */
+
+static int throw_msg(napi_env env, const char *msg) {
+  napi_throw_error(env, "E_NATIVE_ARGUMENT", msg);
+  return 0;
+}
+
+static int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return throw_msg(env, "expected a Float32Array");
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok) return throw_msg(env, "cannot read typed array");
+  if (type != napi_float32_array) return throw_msg(env, "expected a Float32Array");
+  *data = (float *)ptr;
+  return 1;
+}
+
+/* Optional Int32Array: null/undefined gives NULL. */
+static int get_i32_opt(napi_env env, napi_value v, int32_t **data, size_t *len) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) {
+    *data = NULL;
+    *len = 0;
+    return 1;
+  }
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return throw_msg(env, "expected an Int32Array or null");
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok) return throw_msg(env, "cannot read typed array");
+  if (type != napi_int32_array) return throw_msg(env, "expected an Int32Array");
+  *data = (int32_t *)ptr;
+  return 1;
+}
+
+static int get_int(napi_env env, napi_value v, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) return throw_msg(env, "expected an integer");
+  return 1;
+}
+
+static int get_bool(napi_env env, napi_value v, bool *out) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) return throw_msg(env, "expected a boolean");
+  return 1;
+}
+
+static Scratch *get_scratch(napi_env env) {
+  Scratch *s = NULL;
+  napi_get_instance_data(env, (void **)&s);
+  return s;
+}
+
+/* ---------- batched matmul ---------- */
+
+/*
+ * matmul(a, b, out, batchA, batchB, batchOut, M, N, K, transA, transB, mapA, mapB)
+ * out[i] = op(a[ia]) x op(b[ib]) for i < batchOut, where ia = mapA ? mapA[i] : (batchA == 1 ? 0 : i)
+ * (likewise ib). op(a) is M x K, op(b) is K x N.
+ */
+static napi_value Matmul(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 11) {
+    throw_msg(env, "matmul: expected 11 to 13 arguments");
+    return NULL;
+  }
+  float *a, *b, *c;
+  size_t la, lb, lc, lma = 0, lmb = 0;
+  int64_t batchA, batchB, batchOut, M, N, K;
+  bool ta, tb;
+  int32_t *mapA = NULL, *mapB = NULL;
+  if (!get_f32(env, argv[0], &a, &la) || !get_f32(env, argv[1], &b, &lb) || !get_f32(env, argv[2], &c, &lc) ||
+      !get_int(env, argv[3], &batchA) || !get_int(env, argv[4], &batchB) || !get_int(env, argv[5], &batchOut) ||
+      !get_int(env, argv[6], &M) || !get_int(env, argv[7], &N) || !get_int(env, argv[8], &K) ||
+      !get_bool(env, argv[9], &ta) || !get_bool(env, argv[10], &tb))
+    return NULL;
+  if (argc > 11 && !get_i32_opt(env, argv[11], &mapA, &lma)) return NULL;
+  if (argc > 12 && !get_i32_opt(env, argv[12], &mapB, &lmb)) return NULL;
+  if (batchA < 1 || batchB < 1 || batchOut < 1 || M < 0 || N < 0 || K < 0 || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX) {
+    throw_msg(env, "matmul: invalid sizes");
+    return NULL;
+  }
+  const size_t sa = (size_t)M * K, sb = (size_t)K * N, sc = (size_t)M * N;
+  if (la < sa * batchA || lb < sb * batchB || lc < sc * batchOut) {
+    throw_msg(env, "matmul: an array is smaller than its shape");
+    return NULL;
+  }
+  if ((mapA && (int64_t)lma < batchOut) || (mapB && (int64_t)lmb < batchOut)) {
+    throw_msg(env, "matmul: batch map too short");
+    return NULL;
+  }
+  if (sc == 0) return NULL;
+  if (K == 0) {
+    memset(c, 0, sc * batchOut * sizeof(float));
+    return NULL;
+  }
+  const int lda = ta ? (int)M : (int)K;
+  const int ldb = tb ? (int)K : (int)N;
+  for (int64_t i = 0; i < batchOut; i++) {
+    int64_t ia = mapA ? mapA[i] : (batchA == 1 ? 0 : i);
+    int64_t ib = mapB ? mapB[i] : (batchB == 1 ? 0 : i);
+    if (ia < 0 || ia >= batchA || ib < 0 || ib >= batchB) {
+      throw_msg(env, "matmul: batch index out of range");
+      return NULL;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+                1.0f, a + ia * sa, lda, b + ib * sb, ldb, 0.0f, c + i * sc, (int)N);
+  }
+  return NULL;
+}
+
+/* ---------- conv2d (NHWC input, HWIO filter) ---------- */
+
+typedef struct {
+  int64_t n, inH, inW, inC, outH, outW, outC, fH, fW, sH, sW, dH, dW, padT, padL;
+} ConvParams;
+
+/* params: Int32Array [n, inH, inW, inC, outH, outW, outC, fH, fW, sH, sW, dH, dW, padTop, padLeft] */
+static int get_conv_params(napi_env env, napi_value v, ConvParams *p) {
+  int32_t *q;
+  size_t len;
+  if (!get_i32_opt(env, v, &q, &len)) return 0;
+  if (!q || len < 15) return throw_msg(env, "conv2d: params must be an Int32Array of 15 values");
+  p->n = q[0], p->inH = q[1], p->inW = q[2], p->inC = q[3], p->outH = q[4], p->outW = q[5], p->outC = q[6];
+  p->fH = q[7], p->fW = q[8], p->sH = q[9], p->sW = q[10], p->dH = q[11], p->dW = q[12], p->padT = q[13], p->padL = q[14];
+  if (p->n < 0 || p->inH < 0 || p->inW < 0 || p->inC < 0 || p->outH < 0 || p->outW < 0 || p->outC < 0 || p->fH < 1 ||
+      p->fW < 1 || p->sH < 1 || p->sW < 1 || p->dH < 1 || p->dW < 1)
+    return throw_msg(env, "conv2d: invalid params");
+  return 1;
+}
+
+/* A 1x1, stride 1, unpadded conv is a plain GEMM on the input: no im2col needed. */
+static int is_pointwise(const ConvParams *p) {
+  return p->fH == 1 && p->fW == 1 && p->sH == 1 && p->sW == 1 && p->padT == 0 && p->padL == 0 && p->outH == p->inH &&
+         p->outW == p->inW;
+}
+
+/* Images per GEMM chunk so the column buffer stays under the soft limit (at least one). */
+static int64_t images_per_chunk(const ConvParams *p, size_t colPerImage) {
+  if (colPerImage == 0) return p->n > 0 ? p->n : 1;
+  int64_t k = (int64_t)(SCRATCH_SOFT_LIMIT / colPerImage);
+  if (k < 1) k = 1;
+  if (k > p->n) k = p->n;
+  /* cblas takes int dimensions. */
+  while (k > 1 && (size_t)k * p->outH * p->outW > (size_t)INT32_MAX) k /= 2;
+  return k;
+}
+
+/* col[(oh*outW+ow), (fh*fW+fw)*inC + c] = x[img, ih, iw, c] (0 outside the image). */
+static void im2col(const ConvParams *p, const float *x, float *col) {
+  const int64_t K = p->fH * p->fW * p->inC;
+  const size_t cbytes = (size_t)p->inC * sizeof(float);
+  for (int64_t oh = 0; oh < p->outH; oh++) {
+    for (int64_t ow = 0; ow < p->outW; ow++) {
+      float *row = col + (oh * p->outW + ow) * K;
+      for (int64_t fh = 0; fh < p->fH; fh++) {
+        const int64_t ih = oh * p->sH - p->padT + fh * p->dH;
+        for (int64_t fw = 0; fw < p->fW; fw++) {
+          const int64_t iw = ow * p->sW - p->padL + fw * p->dW;
+          float *dst = row + (fh * p->fW + fw) * p->inC;
+          if (ih < 0 || ih >= p->inH || iw < 0 || iw >= p->inW)
+            memset(dst, 0, cbytes);
+          else
+            memcpy(dst, x + (ih * p->inW + iw) * p->inC, cbytes);
+        }
+      }
+    }
+  }
+}
+
+/* The adjoint of im2col: dx[img, ih, iw, c] += col[...] (dx must start zeroed). */
+static void col2im(const ConvParams *p, const float *col, float *dx) {
+  const int64_t K = p->fH * p->fW * p->inC;
+  for (int64_t oh = 0; oh < p->outH; oh++) {
+    for (int64_t ow = 0; ow < p->outW; ow++) {
+      const float *row = col + (oh * p->outW + ow) * K;
+      for (int64_t fh = 0; fh < p->fH; fh++) {
+        const int64_t ih = oh * p->sH - p->padT + fh * p->dH;
+        if (ih < 0 || ih >= p->inH) continue;
+        for (int64_t fw = 0; fw < p->fW; fw++) {
+          const int64_t iw = ow * p->sW - p->padL + fw * p->dW;
+          if (iw < 0 || iw >= p->inW) continue;
+          const float *src = row + (fh * p->fW + fw) * p->inC;
+          float *dst = dx + (ih * p->inW + iw) * p->inC;
+          for (int64_t c = 0; c < p->inC; c++) dst[c] += src[c];
+        }
+      }
+    }
+  }
+}
+
+enum { CONV_FORWARD, CONV_BACKPROP_INPUT, CONV_BACKPROP_FILTER };
+
+/*
+ * One entry point for the three convolutions, args (first, second, out, params):
+ *   forward:          (x, filter, y)
+ *   backprop input:   (dy, filter, dx)
+ *   backprop filter:  (x, dy, dw)
+ */
+static napi_value conv_common(napi_env env, napi_callback_info info, int mode) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) {
+    throw_msg(env, "conv2d: expected 4 arguments");
+    return NULL;
+  }
+  float *p0, *p1, *out;
+  size_t l0, l1, lo;
+  ConvParams p;
+  if (!get_f32(env, argv[0], &p0, &l0) || !get_f32(env, argv[1], &p1, &l1) || !get_f32(env, argv[2], &out, &lo) ||
+      !get_conv_params(env, argv[3], &p))
+    return NULL;
+
+  const size_t xSize = (size_t)p.n * p.inH * p.inW * p.inC;
+  const size_t ySize = (size_t)p.n * p.outH * p.outW * p.outC;
+  const size_t wSize = (size_t)p.fH * p.fW * p.inC * p.outC;
+  const size_t need0 = mode == CONV_BACKPROP_INPUT ? ySize : xSize;
+  const size_t need1 = mode == CONV_BACKPROP_FILTER ? ySize : wSize;
+  const size_t needOut = mode == CONV_FORWARD ? ySize : mode == CONV_BACKPROP_INPUT ? xSize : wSize;
+  if (l0 < need0 || l1 < need1 || lo < needOut) {
+    throw_msg(env, "conv2d: an array is smaller than its shape");
+    return NULL;
+  }
+  if (p.fH * p.fW * p.inC > INT32_MAX || p.outC > INT32_MAX) {
+    throw_msg(env, "conv2d: filter too large");
+    return NULL;
+  }
+  const int K = (int)(p.fH * p.fW * p.inC); /* columns of the im2col matrix */
+  const int OC = (int)p.outC;
+  const int64_t rowsPerImage = p.outH * p.outW;
+  if (needOut == 0) return NULL;
+  if (K == 0 || OC == 0 || rowsPerImage == 0 || p.n == 0) { /* nothing flows; zeros are the answer */
+    memset(out, 0, needOut * sizeof(float));
+    return NULL;
+  }
+
+  if (is_pointwise(&p) && (size_t)p.n * rowsPerImage <= (size_t)INT32_MAX) {
+    const int M = (int)(p.n * rowsPerImage);
+    if (mode == CONV_FORWARD) /* y[M,OC] = x[M,K] w[K,OC] */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, OC, K, 1.0f, p0, K, p1, OC, 0.0f, out, OC);
+    else if (mode == CONV_BACKPROP_INPUT) /* dx[M,K] = dy[M,OC] w[K,OC]^T */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, OC, 1.0f, p0, OC, p1, OC, 0.0f, out, K);
+    else /* dw[K,OC] = x[M,K]^T dy[M,OC] */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OC, M, 1.0f, p0, K, p1, OC, 0.0f, out, OC);
+    return NULL;
+  }
+
+  Scratch *s = get_scratch(env);
+  const size_t colPerImage = (size_t)rowsPerImage * K;
+  const int64_t chunk = images_per_chunk(&p, colPerImage);
+  float *col = s ? scratch_get(s, colPerImage * chunk) : NULL;
+  if (!col) {
+    napi_throw_error(env, "E_NATIVE_MEMORY", "conv2d: cannot allocate the im2col buffer");
+    return NULL;
+  }
+  const size_t xImage = (size_t)p.inH * p.inW * p.inC;
+  const size_t yImage = (size_t)rowsPerImage * p.outC;
+  for (int64_t n0 = 0; n0 < p.n; n0 += chunk) {
+    const int64_t nb = (p.n - n0 < chunk) ? p.n - n0 : chunk;
+    const int M = (int)(nb * rowsPerImage);
+    if (mode == CONV_FORWARD) {
+      for (int64_t j = 0; j < nb; j++) im2col(&p, p0 + (n0 + j) * xImage, col + j * colPerImage);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, OC, K, 1.0f, col, K, p1, OC, 0.0f, out + n0 * yImage, OC);
+    } else if (mode == CONV_BACKPROP_INPUT) {
+      if (n0 == 0) memset(out, 0, needOut * sizeof(float)); /* col2im accumulates */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, OC, 1.0f, p0 + n0 * yImage, OC, p1, OC, 0.0f, col, K);
+      for (int64_t j = 0; j < nb; j++) col2im(&p, col + j * colPerImage, out + (n0 + j) * xImage);
+    } else {
+      for (int64_t j = 0; j < nb; j++) im2col(&p, p0 + (n0 + j) * xImage, col + j * colPerImage);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OC, M, 1.0f, col, K, p1 + n0 * yImage, OC,
+                  n0 == 0 ? 0.0f : 1.0f, out, OC);
+    }
+  }
+  return NULL;
+}
+
+static napi_value Conv2D(napi_env env, napi_callback_info info) { return conv_common(env, info, CONV_FORWARD); }
+static napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
+  return conv_common(env, info, CONV_BACKPROP_INPUT);
+}
+static napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
+  return conv_common(env, info, CONV_BACKPROP_FILTER);
+}
+
+/* ---------- threads and info ---------- */
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t n;
+  if (argc < 1 || !get_int(env, argv[0], &n)) return NULL;
+  if (n < 1 || n > 4096) {
+    throw_msg(env, "setThreads: expected 1 to 4096");
+    return NULL;
+  }
+  openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+static napi_value GetThreads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_int32(env, openblas_get_num_threads(), &r);
+  return r;
+}
+
+static napi_value Config(napi_env env, napi_callback_info info) {
+  (void)info;
+  const char *cfg = openblas_get_config();
+  const char *core = openblas_get_corename();
+  napi_value r, v;
+  napi_create_object(env, &r);
+  napi_create_string_utf8(env, cfg ? cfg : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, r, "config", v);
+  napi_create_string_utf8(env, core ? core : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, r, "core", v);
+  return r;
+}
+
+static napi_value ScratchBytes(napi_env env, napi_callback_info info) {
+  (void)info;
+  Scratch *s = get_scratch(env);
+  napi_value r;
+  napi_create_double(env, s ? (double)s->cap * sizeof(float) : 0, &r);
+  return r;
+}
+
+NAPI_MODULE_INIT() {
+  Scratch *s = (Scratch *)calloc(1, sizeof(Scratch));
+  if (s) napi_set_instance_data(env, s, scratch_finalize, NULL);
+  napi_property_descriptor props[] = {
+      {"matmul", NULL, Matmul, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"conv2d", NULL, Conv2D, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"conv2dBackpropInput", NULL, Conv2DBackpropInput, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"conv2dBackpropFilter", NULL, Conv2DBackpropFilter, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scratchBytes", NULL, ScratchBytes, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}

@@ -1,0 +1,9 @@
+import { nativeBackend } from './plugin.js';
+
+export { nativeBackend, getNativeThreads, setNativeThreads } from './plugin.js';
+export { NativeBackend } from './native_backend.js';
+export { registerNativeBackend, nativeKernels, NATIVE_BACKEND_NAME } from './register.js';
+export { probeNativeAddon, defaultThreads, type NativeAddon, type AddonProbe } from './addon.js';
+
+/** The backend plugin, found by `discoverBackends()` / `useBackend('native')`. */
+export default nativeBackend;
