@@ -124,15 +124,18 @@ function detail(err: unknown): string {
   return `; loading it failed: ${(err as Error)?.message ?? String(err)}`;
 }
 
+type NodeProcessLike = { getBuiltinModule?: (id: string) => unknown };
+
 /** Imports a package by name, falling back (in Node) to resolving it from the working directory. */
 async function importInstalled(pkg: string): Promise<Record<string, unknown>> {
   try {
     return (await import(/* @vite-ignore */ pkg)) as Record<string, unknown>;
   } catch (first) {
-    const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-    if (!isNode) throw first;
-    const { createRequire } = await import('node:module');
-    const { pathToFileURL } = await import('node:url');
+    // getBuiltinModule (Node ≥ 20.16) keeps `node:` imports out of browser bundles.
+    const getBuiltin = typeof process !== 'undefined' ? (process as NodeProcessLike).getBuiltinModule : undefined;
+    if (!getBuiltin) throw first;
+    const { createRequire } = getBuiltin('node:module') as typeof import('node:module');
+    const { pathToFileURL } = getBuiltin('node:url') as typeof import('node:url');
     let resolved: string;
     try {
       resolved = createRequire(`${process.cwd()}/`).resolve(pkg);

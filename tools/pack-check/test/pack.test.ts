@@ -57,9 +57,11 @@ describe('each package works alone from its tarball', () => {
   it.each(published.map((p) => [p.name, p] as const))('%s: README example runs in a fresh project', (name, pkg) => {
     const project = join(work, name.replace('/', '__'));
     mkdirSync(project, { recursive: true });
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    // npm 11 runs dependencies' install scripts only when the project approves them.
+    const allowScripts = { '@nutshell/backend-native': true };
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', allowScripts }));
     const files = [...closure(name)].map((n) => tarballOf.get(n)!);
-    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', '--allow-scripts=@nutshell/backend-native', ...files], {
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...files], {
       cwd: project,
       encoding: 'utf8',
     });
