@@ -9,6 +9,7 @@ export * from './validate.js';
 export * from './backend.js';
 export * from './plugin.js';
 export type * from './commands.js';
+export type * from './contracts.js';
 export { satisfies } from './semver.js';
 export * from './random.js';
 export * from './memory.js';
