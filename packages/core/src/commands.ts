@@ -40,3 +40,17 @@ export interface CommandSpec {
   options?: CommandOption[];
   run(input: CommandInput): Promise<unknown> | unknown;
 }
+
+/**
+ * A model/tensor file format that `nutshell inspect` can describe. `sniff` looks at the first bytes
+ * (at least 16 are given when the file has them) and says whether the file is in this format.
+ */
+export interface FileFormat {
+  /** Short name printed as `"format"`, e.g. "safetensors", "gguf". */
+  name: string;
+  /** File extensions, with the dot: [".safetensors"]. */
+  extensions: string[];
+  sniff(head: Uint8Array): boolean;
+  /** JSON-ready description; throws FormatError on malformed input. */
+  inspect(bytes: Uint8Array, options: { values?: boolean }): unknown;
+}

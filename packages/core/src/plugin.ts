@@ -1,6 +1,6 @@
 import type { BackendChoice, BackendPlugin } from './backend.js';
 import { useBackend } from './backend.js';
-import type { CommandSpec } from './commands.js';
+import type { CommandSpec, FileFormat } from './commands.js';
 import { InvalidArgumentError, PluginError } from './errors.js';
 import { parseVersion, satisfies } from './semver.js';
 
@@ -18,13 +18,15 @@ export interface RegistryEntries {
   metrics: unknown;
   audits: unknown;
   datasets: unknown;
+  /** File formats `nutshell inspect` understands (safetensors, gguf, …). */
+  formats: FileFormat;
   commands: CommandSpec;
 }
 
 export type RegistryKind = keyof RegistryEntries;
 
 export const REGISTRY_KINDS: readonly RegistryKind[] = [
-  'models', 'layers', 'tokenizers', 'schedulers', 'samplers', 'quantizers', 'metrics', 'audits', 'datasets', 'commands',
+  'models', 'layers', 'tokenizers', 'schedulers', 'samplers', 'quantizers', 'metrics', 'audits', 'datasets', 'formats', 'commands',
 ];
 
 /** A named collection of one kind of entry; remembers which plugin added each name. */
