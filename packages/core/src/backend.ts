@@ -150,23 +150,7 @@ async function importInstalled(pkg: string): Promise<Record<string, unknown>> {
 export async function describeBackends(): Promise<BackendStatus[]> {
   await discoverBackends();
   const rows: BackendStatus[] = [];
-  for (const plugin of plugins.values()) {
-    let availability: Availability;
-    try {
-      availability = await plugin.isAvailable();
-    } catch (err) {
-      availability = { available: false, reason: `availability check failed: ${(err as Error).message}` };
-    }
-    rows.push({
-      name: plugin.name,
-      packageName: plugin.packageName,
-      installed: true,
-      available: availability.available,
-      priority: availability.priority ?? plugin.priority,
-      reason: availability.reason,
-      capabilities: plugin.capabilities,
-    });
-  }
+  for (const plugin of plugins.values()) rows.push(await statusOf(plugin));
   for (const [name, reason] of discoveryFailures) {
     if (plugins.has(name)) continue;
     rows.push({ name, packageName: KNOWN_BACKEND_PACKAGES[name]!, installed: false, available: false, priority: 0, reason });
@@ -186,17 +170,8 @@ export async function useBackend(choice: 'auto' | string | BackendPlugin = 'auto
   if (typeof choice !== 'string' || choice.length === 0) {
     throw new InvalidArgumentError(`useBackend: expected 'auto', a backend name or a BackendPlugin, got ${String(choice)}`);
   }
+  if (choice !== 'auto') return useNamedBackend(choice);
   const considered = await describeBackends();
-  if (choice !== 'auto') {
-    const row = considered.find((r) => r.name === choice);
-    if (!row) {
-      const known = considered.map((r) => r.name).join(', ');
-      throw new BackendUnavailableError(choice, `unknown backend; known backends: ${known}`);
-    }
-    if (!row.available) throw new BackendUnavailableError(choice, row.reason, row.packageName);
-    await activate(plugins.get(choice)!);
-    return { name: choice, reason: 'requested', considered };
-  }
   const failures: string[] = [];
   for (const row of considered) {
     if (!row.available) continue;
@@ -213,6 +188,40 @@ export async function useBackend(choice: 'auto' | string | BackendPlugin = 'auto
     }
   }
   throw new BackendUnavailableError('auto', 'no backend could start');
+}
+
+/** Only the requested backend is probed: probing others can be slow or noisy (GPU drivers). */
+async function useNamedBackend(name: string): Promise<BackendChoice> {
+  if (!plugins.has(name)) await discoverBackends();
+  const plugin = plugins.get(name);
+  if (!plugin) {
+    const pkg = KNOWN_BACKEND_PACKAGES[name];
+    if (pkg) throw new BackendUnavailableError(name, discoveryFailures.get(name) ?? `package ${pkg} is not installed`, pkg);
+    const known = [...new Set([...plugins.keys(), ...Object.keys(KNOWN_BACKEND_PACKAGES)])].join(', ');
+    throw new BackendUnavailableError(name, `unknown backend; known backends: ${known}`);
+  }
+  const row = await statusOf(plugin);
+  if (!row.available) throw new BackendUnavailableError(name, row.reason, plugin.packageName);
+  await activate(plugin);
+  return { name, reason: 'requested', considered: [row] };
+}
+
+async function statusOf(plugin: BackendPlugin): Promise<BackendStatus> {
+  let availability: Availability;
+  try {
+    availability = await plugin.isAvailable();
+  } catch (err) {
+    availability = { available: false, reason: `availability check failed: ${(err as Error).message}` };
+  }
+  return {
+    name: plugin.name,
+    packageName: plugin.packageName,
+    installed: true,
+    available: availability.available,
+    priority: availability.priority ?? plugin.priority,
+    reason: availability.reason,
+    capabilities: plugin.capabilities,
+  };
 }
 
 async function activate(plugin: BackendPlugin): Promise<void> {

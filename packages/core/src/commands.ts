@@ -38,6 +38,11 @@ export interface CommandSpec {
   description?: string;
   args?: CommandArgument[];
   options?: CommandOption[];
+  /**
+   * Whether the CLI starts a backend (from --backend, default auto) before `run`. Commands that
+   * only read files, or pick backends themselves, say false.
+   */
+  needsBackend?: boolean;
   run(input: CommandInput): Promise<unknown> | unknown;
 }
 
