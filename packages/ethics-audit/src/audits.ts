@@ -1,0 +1,87 @@
+import { fairnessSummary, type GroupMetricInput } from './fairness/group-metrics.js';
+import { membershipReport } from './membership/roc.js';
+import { rdpEpsilon } from './privacy/rdp.js';
+import { verifyManifest } from './provenance/manifest.js';
+import { AuditLog } from './report/audit-log.js';
+import { detectWatermark, type DetectOptions } from './watermark/detect.js';
+
+export type Severity = 'info' | 'low' | 'medium' | 'high';
+
+export interface Finding {
+  check: string;
+  severity: Severity;
+  message: string;
+  value?: number;
+  details?: unknown;
+}
+
+/** An entry of the `audits` registry: a named check that turns plain inputs into findings. */
+export interface AuditEntry<I = never> {
+  name: string;
+  summary: string;
+  run(input: I): Promise<Finding[]> | Finding[];
+}
+
+const fairness: AuditEntry<GroupMetricInput & { maxDifference?: number }> = {
+  name: 'fairness',
+  summary: 'demographic parity and equalized odds by group (fairlearn conventions)',
+  run(input) {
+    const s = fairnessSummary(input);
+    const limit = input.maxDifference ?? 0.1;
+    const sev = (d: number): Severity => (d > 2 * limit ? 'high' : d > limit ? 'medium' : 'info');
+    return [
+      { check: 'demographic_parity_difference', severity: sev(s.demographic_parity_difference), value: s.demographic_parity_difference, message: `selection rates differ by ${s.demographic_parity_difference.toFixed(3)} between groups (limit ${limit})`, details: s.by_group },
+      { check: 'equalized_odds_difference', severity: sev(s.equalized_odds_difference), value: s.equalized_odds_difference, message: `TPR/FPR differ by up to ${s.equalized_odds_difference.toFixed(3)} between groups (limit ${limit})` },
+    ];
+  },
+};
+
+const dpEpsilon: AuditEntry<{ sampleRate: number; noiseMultiplier: number; steps: number; delta: number; maxEpsilon?: number }> = {
+  name: 'dp-epsilon',
+  summary: 'ε of DP-SGD from the RDP accountant',
+  run(i) {
+    const r = rdpEpsilon(i.sampleRate, i.noiseMultiplier, i.steps, i.delta);
+    const max = i.maxEpsilon ?? 10;
+    return [{ check: 'dp-epsilon', severity: r.epsilon > max ? 'high' : 'info', value: r.epsilon, message: `(ε = ${r.epsilon.toFixed(3)}, δ = ${i.delta})-DP at α = ${r.bestAlpha}`, details: r }];
+  },
+};
+
+const membership: AuditEntry<{ memberScores: number[]; nonMemberScores: number[] }> = {
+  name: 'membership-inference',
+  summary: 'AUC and TPR at low FPR of a membership score',
+  run(i) {
+    const r = membershipReport(i.memberScores, i.nonMemberScores);
+    const sev: Severity = r.tpr_at_0_1pct_fpr > 0.05 || r.auc > 0.7 ? 'high' : r.auc > 0.6 ? 'medium' : 'info';
+    return [{ check: 'membership-inference', severity: sev, value: r.auc, message: `AUC ${r.auc.toFixed(3)}, TPR ${r.tpr_at_0_1pct_fpr.toFixed(3)} at 0.1% FPR`, details: r }];
+  },
+};
+
+const watermark: AuditEntry<{ tokens: number[] } & DetectOptions> = {
+  name: 'watermark',
+  summary: 'green-list watermark z-test',
+  run(i) {
+    const r = detectWatermark(i.tokens, i);
+    return [{ check: 'watermark', severity: 'info', value: r.z, message: r.detected ? `watermark detected (z = ${r.z.toFixed(2)})` : `no watermark (z = ${r.z.toFixed(2)})`, details: r }];
+  },
+};
+
+const provenance: AuditEntry<{ manifest: unknown; files?: Record<string, Uint8Array | string>; trustedKeys?: string[] }> = {
+  name: 'provenance',
+  summary: 'signature and asset hashes of a provenance manifest',
+  async run(i) {
+    const r = await verifyManifest(i.manifest, i);
+    return [{ check: 'provenance', severity: r.valid ? 'info' : 'high', message: r.valid ? `manifest valid, signed by ${r.signer}` : r.problems.join('; '), details: r }];
+  },
+};
+
+const auditLog: AuditEntry<{ jsonl: string }> = {
+  name: 'audit-log',
+  summary: 'hash chain of an audit log',
+  run(i) {
+    const r = AuditLog.verify(i.jsonl);
+    return [{ check: 'audit-log', severity: r.valid ? 'info' : 'high', message: r.valid ? `${r.entries} entries, chain intact` : `line ${r.firstBadLine}: ${r.problem}`, details: r }];
+  },
+};
+
+/** The checks this package registers in the `audits` registry. */
+export const AUDITS: readonly AuditEntry<any>[] = [fairness, dpEpsilon, membership, watermark, provenance, auditLog]; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,0 +1,230 @@
+import { readFileSync } from 'node:fs';
+import { FormatError, InvalidArgumentError, describe, type CommandInput, type CommandOption, type CommandSpec, type TextTokenizer } from '@nutshell/core';
+import { estimateEmissions } from '../carbon/carbon.js';
+import { aif360Metrics } from '../fairness/aif360.js';
+import { fairnessSummary } from '../fairness/group-metrics.js';
+import type { Label } from '../fairness/labels.js';
+import type { SensitiveFeatures } from '../fairness/metric-frame.js';
+import { lossThresholdAttack } from '../membership/attacks.js';
+import { membershipReport } from '../membership/roc.js';
+import { prvEpsilon } from '../privacy/prv.js';
+import { getNoiseMultiplier, rdpEpsilon } from '../privacy/rdp.js';
+import { verifyManifest } from '../provenance/manifest.js';
+import { AuditLog } from '../report/audit-log.js';
+import { byteTokenizer, detectWatermark } from '../watermark/detect.js';
+import { autoValue, parseCsv } from './csv.js';
+
+type Opts = CommandInput['options'];
+
+const SUBCOMMANDS = ['fairness', 'dp-epsilon', 'dp-noise', 'membership', 'watermark-detect', 'manifest-verify', 'log-verify', 'carbon'] as const;
+
+function readText(path: unknown, what: string): string {
+  if (typeof path !== 'string' || !path) throw new InvalidArgumentError(`${what}: give a file path`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`${what}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function readJson(path: unknown, what: string): Record<string, unknown> {
+  const text = readText(path, what);
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a JSON object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new FormatError('json', `${path}: ${(err as Error).message}`);
+  }
+}
+
+function num(opts: Opts, name: string, fallback?: number): number {
+  const v = opts[name] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidArgumentError(`option --${name}: required number, got ${describe(v)}`);
+  return v;
+}
+
+function fairnessInput(opts: Opts): { yTrue: Label[]; yPred: Label[]; sensitiveFeatures: SensitiveFeatures; sampleWeight?: number[] } {
+  if (opts.csv !== undefined) {
+    const { columns, header } = parseCsv(readText(opts.csv, '--csv'));
+    const col = (name: string) => {
+      const c = columns[name];
+      if (!c) throw new InvalidArgumentError(`--csv: no column "${name}"; columns: ${header.join(', ')}`);
+      return c.map(autoValue);
+    };
+    const groupCols = String(opts.group ?? 'group').split(',').map((s) => s.trim());
+    const sensitiveFeatures = groupCols.length === 1 ? col(groupCols[0]!) : Object.fromEntries(groupCols.map((g) => [g, col(g)]));
+    const sampleWeight = opts.weight ? col(String(opts.weight)).map(Number) : undefined;
+    return { yTrue: col(String(opts['y-true'] ?? 'y_true')), yPred: col(String(opts['y-pred'] ?? 'y_pred')), sensitiveFeatures, sampleWeight };
+  }
+  const d = readJson(opts.data, '--data');
+  for (const k of ['y_true', 'y_pred', 'sensitive_features']) if (d[k] === undefined) throw new InvalidArgumentError(`--data: missing "${k}" (expected {"y_true", "y_pred", "sensitive_features", "sample_weight"?})`);
+  return {
+    yTrue: d.y_true as Label[], yPred: d.y_pred as Label[], sensitiveFeatures: d.sensitive_features as SensitiveFeatures,
+    sampleWeight: d.sample_weight as number[] | undefined,
+  };
+}
+
+async function resolveTokenizer(name: string, input: CommandInput): Promise<TextTokenizer> {
+  if (name === 'bytes') return byteTokenizer;
+  if (!input.kit.registries.tokenizers.has(name)) {
+    throw new InvalidArgumentError(`--tokenizer: unknown tokenizer "${name}"; built in: bytes; registered: ${input.kit.list('tokenizers').join(', ') || '(none)'}`);
+  }
+  let t = input.kit.get('tokenizers', name) as unknown;
+  if (typeof t === 'function') t = await (t as () => unknown)();
+  if (t && typeof t === 'object' && 'load' in t && typeof (t as { load: unknown }).load === 'function') t = await (t as { load: () => unknown }).load();
+  const tok = t as TextTokenizer;
+  if (!tok || typeof tok.encode !== 'function' || !Number.isInteger(tok.vocabSize)) throw new InvalidArgumentError(`--tokenizer: "${name}" is not a TextTokenizer (encode + vocabSize)`);
+  return tok;
+}
+
+async function run(input: CommandInput): Promise<unknown> {
+  const { args, options: o, print } = input;
+  const sub = args[0];
+  switch (sub) {
+    case 'fairness': {
+      const data = fairnessInput(o);
+      const method = (o.method ?? 'between_groups') as 'between_groups' | 'to_overall';
+      const posLabel = o['pos-label'] === undefined ? undefined : autoValue(String(o['pos-label']));
+      const s = fairnessSummary({ ...data, method, posLabel });
+      const result: Record<string, unknown> = { ...s };
+      if (o.privileged !== undefined) {
+        if (!Array.isArray(data.sensitiveFeatures)) throw new InvalidArgumentError('--privileged needs a single sensitive feature');
+        result.aif360 = aif360Metrics({ yTrue: data.yTrue, yPred: data.yPred, protectedAttribute: data.sensitiveFeatures as (string | number)[], privileged: autoValue(String(o.privileged)), favorableLabel: posLabel, sampleWeight: data.sampleWeight });
+      }
+      print(`demographic parity difference ${s.demographic_parity_difference.toFixed(4)}, ratio ${s.demographic_parity_ratio.toFixed(4)}`);
+      print(`equalized odds difference ${s.equalized_odds_difference.toFixed(4)}, ratio ${s.equalized_odds_ratio.toFixed(4)}`);
+      for (const [g, v] of Object.entries(s.by_group)) print(`  ${g}: selection ${v.selection_rate.toFixed(4)} tpr ${v.tpr.toFixed(4)} fpr ${v.fpr.toFixed(4)} n=${v.count}`);
+      return result;
+    }
+    case 'dp-epsilon': {
+      const q = num(o, 'sample-rate'), sigma = num(o, 'noise-multiplier'), steps = num(o, 'steps'), delta = num(o, 'delta');
+      const accountant = String(o.accountant ?? 'rdp');
+      if (accountant === 'prv') {
+        const r = prvEpsilon({ sampleRate: q, noiseMultiplier: sigma, steps, delta });
+        print(`ε = ${r.epsilon.toFixed(4)} (PRV, bounds [${r.epsilonLower.toFixed(4)}, ${r.epsilonUpper.toFixed(4)}]) for δ = ${delta}`);
+        return { epsilon: r.epsilon, epsilon_lower: r.epsilonLower, epsilon_upper: r.epsilonUpper, accountant: 'prv' };
+      }
+      if (accountant !== 'rdp') throw new InvalidArgumentError(`--accountant: expected rdp or prv, got ${describe(accountant)}`);
+      const r = rdpEpsilon(q, sigma, steps, delta);
+      print(`ε = ${r.epsilon.toFixed(4)} at α = ${r.bestAlpha} for δ = ${delta} (RDP, Opacus' orders)`);
+      return { epsilon: r.epsilon, best_alpha: r.bestAlpha, accountant: 'rdp' };
+    }
+    case 'dp-noise': {
+      const sigma = getNoiseMultiplier({
+        targetEpsilon: num(o, 'target-epsilon'), targetDelta: num(o, 'delta'), sampleRate: num(o, 'sample-rate'),
+        ...(o.epochs !== undefined ? { epochs: num(o, 'epochs') } : { steps: num(o, 'steps') }),
+      });
+      print(`noise multiplier σ = ${sigma}`);
+      return { noise_multiplier: sigma };
+    }
+    case 'membership': {
+      const d = readJson(o.data, '--data');
+      if (Array.isArray(d.member_losses) && Array.isArray(d.non_member_losses)) {
+        const r = lossThresholdAttack(d.member_losses as number[], d.non_member_losses as number[]);
+        print(`loss-threshold attack: AUC ${r.auc.toFixed(4)}, TPR@0.1%FPR ${r.tpr_at_0_1pct_fpr.toFixed(4)}, TPR@1%FPR ${r.tpr_at_1pct_fpr.toFixed(4)}`);
+        return r;
+      }
+      if (!Array.isArray(d.member_scores) || !Array.isArray(d.non_member_scores)) {
+        throw new InvalidArgumentError('--data: expected {"member_scores", "non_member_scores"} or {"member_losses", "non_member_losses"}');
+      }
+      const r = membershipReport(d.member_scores as number[], d.non_member_scores as number[]);
+      print(`AUC ${r.auc.toFixed(4)}, TPR@0.1%FPR ${r.tpr_at_0_1pct_fpr.toFixed(4)}, TPR@1%FPR ${r.tpr_at_1pct_fpr.toFixed(4)}`);
+      return r;
+    }
+    case 'watermark-detect': {
+      const key = o.key;
+      if (typeof key !== 'string' || !key) throw new InvalidArgumentError('--key: required (the watermark key)');
+      let tokens: number[];
+      let vocabSize: number;
+      if (o.tokens !== undefined) {
+        const parsed = JSON.parse(readText(o.tokens, '--tokens')) as unknown;
+        tokens = (Array.isArray(parsed) ? parsed : (parsed as { tokens?: unknown }).tokens) as number[];
+        vocabSize = num(o, 'vocab-size');
+      } else {
+        const tok = await resolveTokenizer(String(o.tokenizer ?? 'bytes'), input);
+        tokens = tok.encode(readText(o.text, '--text'));
+        vocabSize = tok.vocabSize;
+      }
+      const r = detectWatermark(tokens, {
+        key, vocabSize, gamma: o.gamma as number | undefined, promptLength: o['prompt-length'] as number | undefined,
+        ignoreRepeatedNgrams: o['ignore-repeated'] === true, zThreshold: o['z-threshold'] as number | undefined,
+      });
+      print(`z = ${r.z.toFixed(3)}, green ${r.green}/${r.scored} (${(100 * r.green_fraction).toFixed(1)}%): ${r.detected ? 'WATERMARKED' : 'not detected'}`);
+      return r;
+    }
+    case 'manifest-verify': {
+      const m = readJson(o.manifest, '--manifest');
+      const files: Record<string, string> = {};
+      if (typeof o.file === 'string') files[String(o['file-name'] ?? o.file.split(/[\\/]/).pop())] = o.file;
+      const r = await verifyManifest(m, { files, ...(typeof o['trusted-key'] === 'string' ? { trustedKeys: [o['trusted-key']] } : {}) });
+      print(r.valid ? `valid manifest signed by ${r.signer}` : `INVALID: ${r.problems.join('; ')}`);
+      return r;
+    }
+    case 'log-verify': {
+      const r = AuditLog.verify(readText(o.log, '--log'));
+      print(r.valid ? `valid audit log, ${r.entries} entries, head ${r.head}` : `INVALID at line ${r.firstBadLine}: ${r.problem}`);
+      return r;
+    }
+    case 'carbon': {
+      const e = estimateEmissions(num(o, 'energy-kwh'), o.region as string | undefined, (o.pue as number | undefined) ?? 1);
+      print(`${(e.emissionsKg * 1000).toFixed(3)} g CO₂e at ${e.gridIntensity} g/kWh (${e.region})`);
+      return e;
+    }
+    default:
+      throw new InvalidArgumentError(`audit: expected a subcommand (${SUBCOMMANDS.join(', ')}), got ${describe(sub)}`);
+  }
+}
+
+const spec = {
+  summary: 'fairness, differential-privacy, membership-inference, watermark, provenance and carbon audits',
+  description:
+    'Subcommands: fairness (--data D.json with y_true/y_pred/sensitive_features[/sample_weight], or --csv F --group col --y-true col --y-pred col; fairlearn conventions), ' +
+    'dp-epsilon (--sample-rate --noise-multiplier --steps --delta [--accountant rdp|prv]), dp-noise (--target-epsilon --delta --sample-rate --steps|--epochs), ' +
+    'membership (--data with member/non-member scores or losses), watermark-detect (--text T.txt --tokenizer bytes|<registered> --key K, or --tokens ids.json --vocab-size V), ' +
+    'manifest-verify (--manifest M.json [--file F] [--trusted-key K]), log-verify (--log audit.jsonl), carbon (--energy-kwh E [--region DEU] [--pue 1.2]).',
+  args: [
+    { name: 'subcommand', description: SUBCOMMANDS.join(' | '), required: true },
+  ],
+  options: <CommandOption[]>[
+    { name: 'data', type: 'string', description: 'JSON input file (fairness, membership)' },
+    { name: 'csv', type: 'string', description: 'CSV input file (fairness)' },
+    { name: 'group', type: 'string', description: 'sensitive-feature column(s), comma-separated (fairness --csv)', default: 'group' },
+    { name: 'y-true', type: 'string', description: 'true-label column (fairness --csv)', default: 'y_true' },
+    { name: 'y-pred', type: 'string', description: 'prediction column (fairness --csv)', default: 'y_pred' },
+    { name: 'weight', type: 'string', description: 'sample-weight column (fairness --csv)' },
+    { name: 'pos-label', type: 'string', description: 'positive label (default 1)' },
+    { name: 'privileged', type: 'string', description: 'privileged group value: adds AIF360 metrics (disparate impact, 4/5 rule, average odds, Theil)' },
+    { name: 'method', type: 'string', description: 'between_groups (default) or to_overall' },
+    { name: 'sample-rate', type: 'number', description: 'Poisson sampling rate q (dp-*)' },
+    { name: 'noise-multiplier', type: 'number', description: 'noise multiplier σ (dp-epsilon)' },
+    { name: 'steps', type: 'number', description: 'number of DP-SGD steps (dp-*)' },
+    { name: 'epochs', type: 'number', description: 'epochs instead of steps (dp-noise)' },
+    { name: 'delta', type: 'number', description: 'target δ (dp-*)' },
+    { name: 'target-epsilon', type: 'number', description: 'target ε (dp-noise)' },
+    { name: 'accountant', type: 'string', description: 'rdp (default) or prv (dp-epsilon)' },
+    { name: 'text', type: 'string', description: 'text file to test (watermark-detect)' },
+    { name: 'tokens', type: 'string', description: 'JSON file of token ids (watermark-detect)' },
+    { name: 'vocab-size', type: 'number', description: 'vocabulary size with --tokens (watermark-detect)' },
+    { name: 'tokenizer', type: 'string', description: 'bytes (default) or a registered tokenizer (watermark-detect)' },
+    { name: 'key', type: 'string', description: 'watermark key (watermark-detect)' },
+    { name: 'gamma', type: 'number', description: 'green-list fraction γ (default 0.25)' },
+    { name: 'prompt-length', type: 'number', description: 'leading prompt tokens not scored (watermark-detect)' },
+    { name: 'ignore-repeated', type: 'boolean', description: 'score each bigram once (watermark-detect)' },
+    { name: 'z-threshold', type: 'number', description: 'detection threshold on z (default 4)' },
+    { name: 'manifest', type: 'string', description: 'provenance manifest JSON (manifest-verify)' },
+    { name: 'file', type: 'string', description: 'asset file to re-hash (manifest-verify)' },
+    { name: 'file-name', type: 'string', description: 'asset name of --file in the manifest (default: its base name)' },
+    { name: 'trusted-key', type: 'string', description: 'require this Ed25519 public key (manifest-verify)' },
+    { name: 'log', type: 'string', description: 'audit log JSONL (log-verify)' },
+    { name: 'energy-kwh', type: 'number', description: 'energy in kWh (carbon)' },
+    { name: 'region', type: 'string', description: 'ISO alpha-3 grid region or WORLD (carbon)' },
+    { name: 'pue', type: 'number', description: 'power usage effectiveness (carbon, default 1)' },
+  ],
+  // None of the audits compute with tensors, so the CLI need not start a backend.
+  needsBackend: false,
+  run,
+};
+
+/** `nutshell audit <subcommand> …`. */
+export const auditCommand: CommandSpec = spec;
