@@ -2,7 +2,7 @@ import type { CommandOption } from '@nutshell/core';
 import { InvalidArgumentError } from '@nutshell/core';
 import { UsageError } from './usage-error.js';
 
-export type OptionValues = Record<string, string | number | boolean | undefined>;
+export type OptionValues = Record<string, string | number | boolean | string[] | number[] | undefined>;
 
 export interface ParsedArgs {
   args: string[];
@@ -11,7 +11,7 @@ export interface ParsedArgs {
 
 /**
  * Parses `--name value`, `--name=value`, `--flag`, `--no-flag`, `-x value` and `--` against a list
- * of known options. Unknown options and missing values are usage errors (exit 2); a value of the
+ * of known options; options marked `multiple` may repeat and collect into an array. Unknown options and missing values are usage errors (exit 2); a value of the
  * wrong type is bad input (exit 1). Only options that were given appear in the result.
  */
 export function parseArgs(argv: readonly string[], known: readonly CommandOption[]): ParsedArgs {
@@ -63,7 +63,14 @@ export function parseArgs(argv: readonly string[], known: readonly CommandOption
       raw = next;
       i++;
     }
-    options[option.name] = option.type === 'number' ? parseNumber(option.name, raw) : raw;
+    const value = option.type === 'number' ? parseNumber(option.name, raw) : raw;
+    if (option.multiple) {
+      // repeated options collect in order: --ref a.txt --ref b.txt
+      const list = (options[option.name] ?? []) as (string | number)[];
+      options[option.name] = [...list, value] as string[] | number[];
+    } else {
+      options[option.name] = value;
+    }
   }
   return { args, options };
 }

@@ -8,6 +8,8 @@ export interface CommandOption {
   default?: string | number | boolean;
   /** One-letter alias: `-n`. */
   short?: string;
+  /** May be given more than once; the values arrive as an array in order (`--ref a --ref b`). */
+  multiple?: boolean;
 }
 
 export interface CommandArgument {
@@ -20,7 +22,7 @@ export interface CommandInput {
   /** Positional arguments after the command name. */
   args: string[];
   /** Parsed options, defaults applied. Global ones: json, seed, backend, out. */
-  options: Record<string, string | number | boolean | undefined>;
+  options: Record<string, string | number | boolean | string[] | number[] | undefined>;
   /** True when the user asked for machine-readable output (`--json`). */
   json: boolean;
   kit: Kit;
