@@ -11,7 +11,6 @@ import { GRU, LSTM, SimpleRNN } from './layers/rnn.js';
 import { MultiHeadAttention } from './layers/attention.js';
 import { BasicBlock } from './layers/residual.js';
 import { Autoencoder, MLP, SmallCNN, VAE } from './models.js';
-import { accuracy, binaryAccuracy } from './trainer.js';
 
 /** Layer classes by their PyTorch names (entries are the constructors). */
 export const LAYERS = {
@@ -23,18 +22,20 @@ export const LAYERS = {
   Softmax: activations.Softmax, LogSoftmax: activations.LogSoftmax,
 } as const;
 
-/** Capability plugin: registers @nutshell/nn's layers, reference models and metrics in a kit. */
+/**
+ * Capability plugin: registers @nutshell/nn's layers and reference models in a kit. Its training
+ * helpers `accuracy`/`binaryAccuracy` stay plain exports: the `metrics` registry belongs to
+ * @nutshell/metrics, and two packages may not register the same name.
+ */
 export default definePlugin({
   name: '@nutshell/nn',
   version: '0.1.0',
-  description: 'PyTorch-style layers, reference models (MLP, SmallCNN, Autoencoder, VAE) and classification metrics',
+  description: 'PyTorch-style layers, reference models (MLP, SmallCNN, Autoencoder, VAE)',
   register(ctx) {
     for (const [name, cls] of Object.entries(LAYERS)) ctx.add('layers', name, cls);
     ctx.add('models', 'mlp', MLP);
     ctx.add('models', 'small-cnn', SmallCNN);
     ctx.add('models', 'autoencoder', Autoencoder);
     ctx.add('models', 'vae', VAE);
-    ctx.add('metrics', 'accuracy', accuracy);
-    ctx.add('metrics', 'binary-accuracy', binaryAccuracy);
   },
 });
