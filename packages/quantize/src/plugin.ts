@@ -1,4 +1,5 @@
 import { definePlugin } from '@nutshell/core';
+import { exportCommand, quantizeCommand } from './cli/commands.js';
 import { ggufFormat } from './gguf/inspect.js';
 import { QUANTIZERS } from './quantizers.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -7,9 +8,11 @@ import { PACKAGE_VERSION } from './version.js';
 export default definePlugin({
   name: '@nutshell/quantize',
   version: PACKAGE_VERSION,
-  description: 'Affine int8/int4, NF4/FP4, ggml block formats and GGUF',
+  description: 'Quantized modules, PTQ/QAT, pruning, NF4/FP4, ggml block formats, GGUF export',
   register(ctx) {
     ctx.add('formats', 'gguf', ggufFormat);
     for (const q of QUANTIZERS) ctx.add('quantizers', q.name, q);
+    ctx.add('commands', 'quantize', quantizeCommand);
+    ctx.add('commands', 'export', exportCommand);
   },
 });

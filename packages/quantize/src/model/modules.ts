@@ -1,0 +1,211 @@
+import { DTypeError, InvalidArgumentError, tf, tensor, type Tensor } from '@nutshell/core';
+import { Conv2d, Embedding, Linear, Module, conv2dTorch, fromNHWC, toNHWC, type DataFormat } from '@nutshell/nn';
+import { dynamicFakeQuantize, staticFakeQuantize } from './dynamic.js';
+import { PackedWeight, type WeightQuantConfig } from './packed-weight.js';
+
+/**
+ * How a quantized layer treats its input: `none` (weight-only), `dynamic` (ONNX DynamicQuantizeLinear
+ * per call, uint8) or `static` (fixed uint8 scale and zero point from calibration).
+ */
+export type ActivationQuant = { mode: 'none' } | { mode: 'dynamic' } | { mode: 'static'; scale: number; zeroPoint: number };
+
+/** Common surface of the quantized layers (QuantizedLinear, QuantizedConv2d, QuantizedEmbedding). */
+export interface QuantizedModule {
+  readonly packedWeight: PackedWeight;
+  readonly activation: ActivationQuant;
+  /** The float32 weight, rebuilt from the packed codes (the caller disposes it). */
+  dequantizeWeight(): Tensor;
+}
+
+export function isQuantizedModule(m: unknown): m is Module & QuantizedModule {
+  return m instanceof QuantizedLinear || m instanceof QuantizedConv2d || m instanceof QuantizedEmbedding;
+}
+
+function checkActivation(a: ActivationQuant | undefined): ActivationQuant {
+  const act = a ?? { mode: 'none' };
+  if (act.mode === 'static') {
+    if (!(act.scale > 0) || !Number.isInteger(act.zeroPoint) || act.zeroPoint < 0 || act.zeroPoint > 255) {
+      throw new InvalidArgumentError(`static activation quantization needs scale > 0 and an integer zero point in [0, 255], got ${act.scale}, ${act.zeroPoint}`);
+    }
+  } else if (act.mode !== 'none' && act.mode !== 'dynamic') {
+    throw new InvalidArgumentError(`activation mode must be none, dynamic or static, got ${JSON.stringify((act as { mode: unknown }).mode)}`);
+  }
+  return act;
+}
+
+function quantizeInput(x: Tensor, act: ActivationQuant): Tensor {
+  if (act.mode === 'dynamic') return dynamicFakeQuantize(x);
+  if (act.mode === 'static') return staticFakeQuantize(x, act.scale, act.zeroPoint);
+  return x;
+}
+
+export interface QuantizedLinearOptions {
+  activation?: ActivationQuant;
+}
+
+/**
+ * A Linear whose weight [out, in] stays packed (int8 / int4 / NF4 / FP4) and is dequantized on the fly
+ * in every forward; the bias stays a float32 parameter named `bias`. Gradients flow to the input (and
+ * the bias), so it can sit frozen under adapters (QLoRA).
+ */
+export class QuantizedLinear extends Module implements QuantizedModule {
+  readonly bias: tf.Variable | null;
+  readonly activation: ActivationQuant;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly packedWeight: PackedWeight,
+    bias: Tensor | null = null,
+    options: QuantizedLinearOptions = {},
+  ) {
+    super();
+    const [o, i] = packedWeight.shape;
+    if (packedWeight.shape.length !== 2 || o !== outFeatures || i !== inFeatures) {
+      throw new InvalidArgumentError(`QuantizedLinear: packed weight has shape [${packedWeight.shape.join(', ')}], expected [${outFeatures}, ${inFeatures}]`);
+    }
+    if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new InvalidArgumentError(`QuantizedLinear: bias must have shape [${outFeatures}], got [${bias.shape.join(', ')}]`);
+    this.bias = bias ? this.registerParameter('bias', tf.clone(bias)) : null;
+    this.activation = checkActivation(options.activation);
+  }
+
+  /** Quantizes a float weight [out, in] (tensor) with an optional bias [out] (both copied). */
+  static fromWeight(weight: Tensor, bias: Tensor | null, config: WeightQuantConfig, options: QuantizedLinearOptions = {}): QuantizedLinear {
+    if (weight.rank !== 2) throw new InvalidArgumentError(`QuantizedLinear.fromWeight: expected a weight of shape [out, in], got [${weight.shape.join(', ')}]`);
+    return new this(weight.shape[1]!, weight.shape[0]!, PackedWeight.quantize(weight, config), bias, options);
+  }
+
+  /** Quantizes an nn Linear (which is left untouched). */
+  static fromLinear(linear: Linear, config: WeightQuantConfig, options: QuantizedLinearOptions = {}): QuantizedLinear {
+    if (!(linear instanceof Linear)) throw new InvalidArgumentError('QuantizedLinear.fromLinear: expected an nn Linear');
+    return this.fromWeight(linear.weight, linear.bias, config, options);
+  }
+
+  dequantizeWeight(): Tensor {
+    return this.packedWeight.dequantize();
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new InvalidArgumentError(`QuantizedLinear: input must be [..., ${this.inFeatures}], got [${x.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const w = this.dequantizeWeight();
+      const flat = x.rank === 2 ? x : tf.reshape(x, [-1, this.inFeatures]);
+      let y = tf.matMul(quantizeInput(flat, this.activation), w, false, true);
+      if (this.bias) y = tf.add(y, this.bias);
+      return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
+    });
+  }
+}
+
+/** QuantizedLinear with bitsandbytes NF4 (blocks of 64, double-quantized scales by default): QLoRA's base layer. */
+export class Nf4Linear extends QuantizedLinear {
+  static override fromLinear(linear: Linear, config: Partial<Omit<WeightQuantConfig, 'scheme'>> = {}, options: QuantizedLinearOptions = {}): Nf4Linear {
+    return super.fromLinear(linear, { ...config, scheme: 'nf4' }, options) as Nf4Linear;
+  }
+  static override fromWeight(weight: Tensor, bias: Tensor | null, config: Partial<Omit<WeightQuantConfig, 'scheme'>> = {}, options: QuantizedLinearOptions = {}): Nf4Linear {
+    return super.fromWeight(weight, bias, { ...config, scheme: 'nf4' }, options) as Nf4Linear;
+  }
+}
+
+/** Geometry of a Conv2d (its padding is private in nn, read once here). */
+export interface ConvGeometry {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  groups: number;
+  dataFormat: DataFormat;
+  /** [top, bottom, left, right] */
+  padding: [number, number, number, number];
+}
+
+export function convGeometry(conv: Conv2d): ConvGeometry {
+  const pad = (conv as unknown as { pad: [number, number, number, number] }).pad;
+  return {
+    inChannels: conv.inChannels, outChannels: conv.outChannels, kernelSize: [...conv.kernelSize], stride: [...conv.stride],
+    dilation: [...conv.dilation], groups: conv.groups, dataFormat: conv.dataFormat, padding: [...pad],
+  };
+}
+
+/** A new nn Conv2d with the same geometry (fresh weights; load them with loadStateDict). */
+export function makeConv2d(g: ConvGeometry, outChannels = g.outChannels, inChannels = g.inChannels, bias = true): Conv2d {
+  const [t, b, l, r] = g.padding;
+  if (t !== b || l !== r) throw new InvalidArgumentError(`asymmetric conv padding [${g.padding.join(', ')}] cannot be rebuilt`);
+  return new Conv2d(inChannels, outChannels, g.kernelSize, { stride: g.stride, dilation: g.dilation, groups: g.groups, dataFormat: g.dataFormat, padding: [t, l], bias, seed: 0 });
+}
+
+/** A Conv2d with a packed weight [out, in/groups, kh, kw], dequantized on the fly. */
+export class QuantizedConv2d extends Module implements QuantizedModule {
+  readonly bias: tf.Variable | null;
+  readonly activation: ActivationQuant;
+  constructor(readonly geometry: ConvGeometry, readonly packedWeight: PackedWeight, bias: Tensor | null = null, options: QuantizedLinearOptions = {}) {
+    super();
+    const g = geometry;
+    const want = [g.outChannels, g.inChannels / g.groups, ...g.kernelSize];
+    if (packedWeight.shape.length !== 4 || want.some((d, i) => d !== packedWeight.shape[i])) {
+      throw new InvalidArgumentError(`QuantizedConv2d: packed weight has shape [${packedWeight.shape.join(', ')}], expected [${want.join(', ')}]`);
+    }
+    this.bias = bias ? this.registerParameter('bias', tf.clone(bias)) : null;
+    this.activation = checkActivation(options.activation);
+  }
+
+  static fromConv2d(conv: Conv2d, config: WeightQuantConfig, options: QuantizedLinearOptions = {}): QuantizedConv2d {
+    if (!(conv instanceof Conv2d)) throw new InvalidArgumentError('QuantizedConv2d.fromConv2d: expected an nn Conv2d');
+    return new QuantizedConv2d(convGeometry(conv), PackedWeight.quantize(conv.weight, config), conv.bias, options);
+  }
+
+  dequantizeWeight(): Tensor {
+    return this.packedWeight.dequantize();
+  }
+
+  forward(x: Tensor): Tensor {
+    const g = this.geometry;
+    const c = g.dataFormat === 'NHWC' ? 3 : 1;
+    if (x.rank !== 4 || x.shape[c] !== g.inChannels) throw new InvalidArgumentError(`QuantizedConv2d: expected a rank-4 ${g.dataFormat} input with ${g.inChannels} channels, got [${x.shape.join(', ')}]`);
+    return tf.tidy(() => {
+      const w = this.dequantizeWeight();
+      const xin = quantizeInput(toNHWC(x, g.dataFormat), this.activation);
+      const y = conv2dTorch(xin, w, this.bias, { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups });
+      return fromNHWC(y, g.dataFormat);
+    });
+  }
+}
+
+/** An Embedding whose table [num, dim] stays packed; only the looked-up rows are dequantized. */
+export class QuantizedEmbedding extends Module implements QuantizedModule {
+  readonly activation: ActivationQuant = { mode: 'none' };
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  constructor(readonly packedWeight: PackedWeight, readonly paddingIdx?: number) {
+    super();
+    if (packedWeight.shape.length !== 2) throw new InvalidArgumentError(`QuantizedEmbedding: expected a packed table [num, dim], got [${packedWeight.shape.join(', ')}]`);
+    [this.numEmbeddings, this.embeddingDim] = packedWeight.shape as [number, number];
+  }
+
+  static fromEmbedding(emb: Embedding, config: WeightQuantConfig): QuantizedEmbedding {
+    if (!(emb instanceof Embedding)) throw new InvalidArgumentError('QuantizedEmbedding.fromEmbedding: expected an nn Embedding');
+    return new QuantizedEmbedding(PackedWeight.quantize(emb.weight, config), emb.options.paddingIdx);
+  }
+
+  dequantizeWeight(): Tensor {
+    return this.packedWeight.dequantize();
+  }
+
+  forward(indices: Tensor): Tensor {
+    if (indices.dtype !== 'int32') throw new DTypeError(`QuantizedEmbedding: expected int32 indices, got ${indices.dtype}`);
+    const ids = indices.dataSync();
+    const d = this.embeddingDim;
+    const out = new Float32Array(ids.length * d);
+    const row = new Float32Array(d);
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      if (!Number.isInteger(id) || id < 0 || id >= this.numEmbeddings) throw new InvalidArgumentError(`QuantizedEmbedding: index ${id} is outside [0, ${this.numEmbeddings})`);
+      if (id === this.paddingIdx) continue;
+      this.packedWeight.dequantizeRange(id * d, (id + 1) * d, row);
+      out.set(row, k * d);
+    }
+    return tensor(out, [...indices.shape, d], 'float32');
+  }
+}

@@ -1,0 +1,117 @@
+import { InvalidArgumentError } from '@nutshell/core';
+import { Conv2d, Embedding, Linear, Module } from '@nutshell/nn';
+import { QuantizedConv2d, QuantizedEmbedding, QuantizedLinear, type ActivationQuant } from './modules.js';
+import { RecipeError, normalizeRecipe, specFor, unmatchedExactNames, type LayerKind, type LayerQuantSpec, type RecipeInput } from './recipe.js';
+import type { WeightQuantConfig } from './packed-weight.js';
+
+/** One layer quantizeModel replaced. */
+export interface ReplacedLayer {
+  name: string;
+  kind: LayerKind;
+  scheme: string;
+  params: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export interface QuantizeModelResult {
+  replaced: ReplacedLayer[];
+  /** Quantizable layers left in float32 (skipped or unmatched). */
+  kept: string[];
+}
+
+export function layerKind(m: Module): LayerKind | null {
+  if (m instanceof Linear) return 'linear';
+  if (m instanceof Conv2d) return 'conv2d';
+  if (m instanceof Embedding) return 'embedding';
+  return null;
+}
+
+/** Float layers of a tree with their dotted paths, in registration order. */
+export function quantizableLayers(model: Module): [string, Module, LayerKind][] {
+  const out: [string, Module, LayerKind][] = [];
+  for (const [name, m] of model.namedModules()) {
+    const kind = layerKind(m);
+    if (kind && name !== '') out.push([name, m, kind]);
+  }
+  return out;
+}
+
+function weightConfig(spec: LayerQuantSpec): WeightQuantConfig {
+  const c: WeightQuantConfig = { scheme: spec.scheme as WeightQuantConfig['scheme'] };
+  if (spec.groupSize !== undefined) c.groupSize = spec.groupSize;
+  if (spec.symmetric !== undefined) c.symmetric = spec.symmetric;
+  if (spec.doubleQuant !== undefined) c.doubleQuant = spec.doubleQuant;
+  return c;
+}
+
+/**
+ * `model.setModule(path, module)`, and also re-points any own property of the parent that still
+ * references the old module (models written as `this.fc = this.registerModule('fc', …)` call
+ * `this.fc.forward`, which `setModule` alone would leave pointing at the old layer). Returns the old module.
+ */
+export function replaceModule(model: Module, path: string, module: Module): Module {
+  const i = path.lastIndexOf('.');
+  const parent = i < 0 ? model : model.getModule(path.slice(0, i));
+  const old = model.setModule(path, module);
+  const fields = parent as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields)) if (fields[key] === old) fields[key] = module;
+  return old;
+}
+
+/** The quantized replacement of one float layer. */
+export function quantizeLayer(m: Module, spec: LayerQuantSpec, activation: ActivationQuant = { mode: spec.activation === 'dynamic' ? 'dynamic' : 'none' }): Module {
+  const config = weightConfig(spec);
+  if (m instanceof Linear) return QuantizedLinear.fromLinear(m, config, { activation });
+  if (m instanceof Conv2d) return QuantizedConv2d.fromConv2d(m, config, { activation });
+  if (m instanceof Embedding) {
+    if (activation.mode !== 'none') throw new RecipeError('embeddings have integer inputs; activation quantization does not apply');
+    return QuantizedEmbedding.fromEmbedding(m, config);
+  }
+  throw new InvalidArgumentError(`cannot quantize a ${m.constructor.name}`);
+}
+
+/**
+ * Replaces layers of an nn Module tree, in place, by quantized ones that keep packed weights
+ * (torchao's `quantize_(model, config)`). Rules match dotted module paths exactly or by RegExp;
+ * `skip` wins over rules; the first matching rule wins; `default` covers the rest of `types`.
+ * Exact names that match no layer throw a RecipeError. The replaced float layers are disposed.
+ */
+export function quantizeModel(model: Module, recipe: RecipeInput): QuantizeModelResult {
+  if (!(model instanceof Module)) throw new InvalidArgumentError('quantizeModel: expected an nn Module');
+  const r = normalizeRecipe(recipe);
+  const layers = quantizableLayers(model);
+  const missing = unmatchedExactNames(r, layers.map(([n]) => n));
+  if (missing.length) throw new RecipeError(`no quantizable layer named ${missing.map((m) => `'${m}'`).join(', ')}; layers: ${layers.map(([n]) => n).join(', ') || '(none)'}`);
+  // Build every replacement first, so a failing rule leaves the model unchanged.
+  const plan: [string, Module, Module, LayerKind, LayerQuantSpec][] = [];
+  const kept: string[] = [];
+  try {
+    for (const [name, m, kind] of layers) {
+      const spec = specFor(r, name, kind);
+      if (!spec) {
+        kept.push(name);
+        continue;
+      }
+      try {
+        plan.push([name, m, quantizeLayer(m, spec), kind, spec]);
+      } catch (e) {
+        throw e instanceof RecipeError ? e : new RecipeError(`layer '${name}': ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    for (const [, , q] of plan) q.dispose();
+    throw e;
+  }
+  const replaced: ReplacedLayer[] = [];
+  for (const [name, old, q, kind, spec] of plan) {
+    const w = (old as Linear).weight;
+    replaced.push({
+      name, kind, scheme: spec.scheme, params: w.size,
+      bytesBefore: 4 * w.size, bytesAfter: (q as QuantizedLinear).packedWeight.storageBytes(),
+    });
+    replaceModule(model, name, q);
+    old.dispose();
+  }
+  return { replaced, kept };
+}
