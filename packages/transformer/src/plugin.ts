@@ -1,15 +1,24 @@
 import { definePlugin } from '@nutshell/core';
+import { generateCommand } from './cli/generate-command.js';
+import { scoreCommand } from './cli/score-command.js';
+import { trainCommand } from './cli/train-command.js';
 import { tokenizeCommand } from './command.js';
+import { loadGpt2, saveGpt2 } from './models/gpt/hf.js';
+import { GPT } from './models/gpt/model.js';
 import { TOKENIZER_FACTORIES } from './tokenizers/registry.js';
 import { PACKAGE_VERSION } from './version.js';
 
-/** Registers the tokenizer factories in the `tokenizers` registry and the `tokenize` CLI command. */
+/** Registers the tokenizer factories, the `gpt` model and the CLI commands tokenize, generate, score and train. */
 export default definePlugin({
   name: '@nutshell/transformer',
   version: PACKAGE_VERSION,
-  description: 'GPT-2 byte-level BPE, WordPiece and character tokenizers',
+  description: 'GPT decoder (HF GPT-2 checkpoints, generation, training) and GPT-2 BPE, WordPiece and character tokenizers',
   register(ctx) {
     for (const [name, factory] of Object.entries(TOKENIZER_FACTORIES)) ctx.add('tokenizers', name, factory);
     ctx.add('commands', 'tokenize', tokenizeCommand);
+    ctx.add('commands', 'generate', generateCommand);
+    ctx.add('commands', 'score', scoreCommand);
+    ctx.add('commands', 'train', trainCommand);
+    ctx.add('models', 'gpt', { create: (config: ConstructorParameters<typeof GPT>[0], options?: ConstructorParameters<typeof GPT>[1]) => new GPT(config, options), load: loadGpt2, save: saveGpt2, class: GPT });
   },
 });

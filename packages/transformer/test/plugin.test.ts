@@ -22,7 +22,7 @@ describe('capability plugin', () => {
     const kit = await createKit({ backend: false, plugins: [plugin] });
     expect(kit.list('tokenizers')).toEqual(Object.keys(TOKENIZER_FACTORIES).sort());
     expect(kit.list('tokenizers')).toEqual(['char', 'dir', 'gpt2-files', 'tokenizer-json', 'wordpiece']);
-    expect(kit.list('commands')).toEqual(['tokenize']);
+    expect(kit.list('commands')).toEqual(['generate', 'score', 'tokenize', 'train']);
     const factory = kit.get('tokenizers', 'gpt2-files') as TokenizerFactory;
     const t: TextTokenizer = await factory.create({ vocab: join(bpeDir, 'vocab.json'), merges: join(bpeDir, 'merges.txt') });
     expect(t.encode('the cat')).toEqual(bpe.encode('the cat'));
