@@ -1,7 +1,8 @@
 /**
- * @nutshell/ethics-audit: audits that need only @nutshell/core — fairness by group, differential
- * privacy accounting and the DP-SGD noise step, membership-inference evaluation, the green-list text
- * watermark, signed provenance manifests, carbon estimates, model cards and a hash-chained audit log.
+ * @nutshell/ethics-audit (depends on @nutshell/core and @nutshell/nn): fairness by group and
+ * counterfactual bias probes, DP-SGD for nn models with RDP/PRV accounting, membership inference
+ * (loss, LiRA), canary exposure, PII scanning, the green-list text watermark, signed provenance
+ * manifests, carbon estimates, model cards, datasheets, a hash-chained audit log and audit reports.
  */
 export type { Label } from './fairness/labels.js';
 export * from './fairness/metrics.js';
@@ -10,15 +11,22 @@ export * from './fairness/group-metrics.js';
 export * from './fairness/aif360.js';
 export * from './fairness/reweighing.js';
 export * from './fairness/bootstrap.js';
+export * from './fairness/counterfactual.js';
 
 export * from './privacy/rdp.js';
 export * from './privacy/prv.js';
 export * from './privacy/dp-sgd.js';
 export * from './privacy/poisson.js';
+export * from './privacy/per-sample.js';
+export * from './privacy/ghost-clipping.js';
+export * from './privacy/make-private.js';
+export * from './privacy/pii.js';
 export { erfc, logErfc, normalCdf } from './privacy/special.js';
 
 export * from './membership/roc.js';
 export * from './membership/attacks.js';
+export * from './membership/shadow.js';
+export * from './membership/exposure.js';
 
 export * from './watermark/green-list.js';
 export * from './watermark/detect.js';
@@ -32,6 +40,9 @@ export * from './carbon/carbon.js';
 
 export * from './report/model-card.js';
 export * from './report/audit-log.js';
+export * from './report/audit-report.js';
+export * from './report/datasheet.js';
+export { suiteFromConfig } from './cli/report-config.js';
 export { parseCsv } from './cli/csv.js';
 export { auditCommand } from './cli/command.js';
-export { AUDITS, type AuditEntry } from './audits.js';
+export { AUDITS, type AuditEntry, type Finding, type Severity } from './audits.js';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { FormatError, InvalidArgumentError, describe, type CommandInput, type CommandOption, type CommandSpec, type TextTokenizer } from '@nutshell/core';
 import { estimateEmissions } from '../carbon/carbon.js';
 import { aif360Metrics } from '../fairness/aif360.js';
@@ -12,11 +12,13 @@ import { getNoiseMultiplier, rdpEpsilon } from '../privacy/rdp.js';
 import { verifyManifest } from '../provenance/manifest.js';
 import { AuditLog } from '../report/audit-log.js';
 import { byteTokenizer, detectWatermark } from '../watermark/detect.js';
+import { audit, renderAuditHtml, renderAuditMarkdown } from '../report/audit-report.js';
 import { autoValue, parseCsv } from './csv.js';
+import { suiteFromConfig } from './report-config.js';
 
 type Opts = CommandInput['options'];
 
-const SUBCOMMANDS = ['fairness', 'dp-epsilon', 'dp-noise', 'membership', 'watermark-detect', 'manifest-verify', 'log-verify', 'carbon'] as const;
+const SUBCOMMANDS = ['fairness', 'dp-epsilon', 'dp-noise', 'membership', 'watermark-detect', 'manifest-verify', 'log-verify', 'carbon', 'report'] as const;
 
 function readText(path: unknown, what: string): string {
   if (typeof path !== 'string' || !path) throw new InvalidArgumentError(`${what}: give a file path`);
@@ -171,6 +173,22 @@ async function run(input: CommandInput): Promise<unknown> {
       print(`${(e.emissionsKg * 1000).toFixed(3)} g CO₂e at ${e.gridIntensity} g/kWh (${e.region})`);
       return e;
     }
+    case 'report': {
+      if (typeof o.config !== 'string') throw new InvalidArgumentError('report: --config audit.json is required');
+      const { model, suite } = await suiteFromConfig(o.config, (name) => resolveTokenizer(name, input));
+      const report = await audit(model, suite);
+      const out = typeof o.out === 'string' ? o.out : undefined;
+      const format = String(o.format ?? (out?.endsWith('.html') ? 'html' : out?.endsWith('.md') ? 'md' : 'json'));
+      if (!['html', 'md', 'json'].includes(format)) throw new InvalidArgumentError(`--format: expected html, md or json, got ${describe(format)}`);
+      if (out) {
+        const text = format === 'html' ? renderAuditHtml(report) : format === 'md' ? renderAuditMarkdown(report) : `${JSON.stringify(report, null, 2)}\n`;
+        writeFileSync(out, text);
+        print(`wrote ${format} audit report to ${out}`);
+      }
+      print(`${report.model.name}: ${report.findings.length} findings, overall severity ${report.severity}`);
+      for (const f of report.findings) print(`  [${f.severity}] ${f.check}: ${f.message}`);
+      return report;
+    }
     default:
       throw new InvalidArgumentError(`audit: expected a subcommand (${SUBCOMMANDS.join(', ')}), got ${describe(sub)}`);
   }
@@ -182,7 +200,8 @@ const spec = {
     'Subcommands: fairness (--data D.json with y_true/y_pred/sensitive_features[/sample_weight], or --csv F --group col --y-true col --y-pred col; fairlearn conventions), ' +
     'dp-epsilon (--sample-rate --noise-multiplier --steps --delta [--accountant rdp|prv]), dp-noise (--target-epsilon --delta --sample-rate --steps|--epochs), ' +
     'membership (--data with member/non-member scores or losses), watermark-detect (--text T.txt --tokenizer bytes|<registered> --key K, or --tokens ids.json --vocab-size V), ' +
-    'manifest-verify (--manifest M.json [--file F] [--trusted-key K]), log-verify (--log audit.jsonl), carbon (--energy-kwh E [--region DEU] [--pue 1.2]).',
+    'manifest-verify (--manifest M.json [--file F] [--trusted-key K]), log-verify (--log audit.jsonl), carbon (--energy-kwh E [--region DEU] [--pue 1.2]), ' +
+    'report (--config audit.json [--out report.html|report.md|report.json] [--format html|md|json]: one audit report per model with fairness, privacy, watermark, carbon, provenance and the model card).',
   args: [
     { name: 'subcommand', description: SUBCOMMANDS.join(' | '), required: true },
   ],
@@ -220,8 +239,10 @@ const spec = {
     { name: 'energy-kwh', type: 'number', description: 'energy in kWh (carbon)' },
     { name: 'region', type: 'string', description: 'ISO alpha-3 grid region or WORLD (carbon)' },
     { name: 'pue', type: 'number', description: 'power usage effectiveness (carbon, default 1)' },
+    { name: 'config', type: 'string', description: 'audit config JSON (report)' },
+    { name: 'format', type: 'string', description: 'html, md or json (report; default from --out)' },
   ],
-  // None of the audits compute with tensors, so the CLI need not start a backend.
+  // None of the audits compute with tensors (report takes predictions and scores), so the CLI need not start a backend.
   needsBackend: false,
   run,
 };
