@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 /* Declared here too because some cblas.h variants (netlib's) lack them. */
 void openblas_set_num_threads(int num_threads);
@@ -336,6 +337,282 @@ static napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   return conv_common(env, info, CONV_BACKPROP_FILTER);
 }
 
+/* ---------- elementwise, strided copies, row reductions (float32) ---------- */
+
+/*
+ * Strided views: params = Int32Array [rank, shape[rank], strides of operand 0 [rank], strides of
+ * operand 1 [rank], ...] (element strides, >= 0). The JS side merges contiguous dims first, so
+ * rank is small; the innermost loop is specialised for unit and zero strides (vectorisable).
+ */
+#define MAX_RANK 8
+
+typedef struct {
+  int rank;
+  int64_t shape[MAX_RANK];
+  int64_t stride[3][MAX_RANK];
+} View;
+
+static int get_view(napi_env env, napi_value v, int operands, View *w) {
+  int32_t *q;
+  size_t len;
+  if (!get_i32_opt(env, v, &q, &len)) return 0;
+  if (!q || len < 1) return throw_msg(env, "view params missing");
+  int r = q[0];
+  if (r < 1 || r > MAX_RANK || len < (size_t)(1 + r * (1 + operands))) return throw_msg(env, "view params: bad rank or length");
+  w->rank = r;
+  for (int d = 0; d < r; d++) {
+    w->shape[d] = q[1 + d];
+    if (w->shape[d] < 0) return throw_msg(env, "view params: negative size");
+    for (int o = 0; o < operands; o++) {
+      w->stride[o][d] = q[1 + r * (1 + o) + d];
+      if (w->stride[o][d] < 0) return throw_msg(env, "view params: negative stride");
+    }
+  }
+  return 1;
+}
+
+static int64_t view_size(const View *w) {
+  int64_t n = 1;
+  for (int d = 0; d < w->rank; d++) n *= w->shape[d];
+  return n;
+}
+
+/* One past the last element operand o touches from `offset` (0 when the view is empty). */
+static int64_t view_extent(const View *w, int o, int64_t offset) {
+  if (view_size(w) == 0) return 0;
+  int64_t last = offset;
+  for (int d = 0; d < w->rank; d++) last += (w->shape[d] - 1) * w->stride[o][d];
+  return last + 1;
+}
+
+/* Advances the outer (all but the last) dims' counters and per-operand offsets. */
+static inline void view_next(const View *w, int64_t *idx, int64_t *off, int operands) {
+  for (int d = w->rank - 2; d >= 0; d--) {
+    for (int o = 0; o < operands; o++) off[o] += w->stride[o][d];
+    if (++idx[d] < w->shape[d]) return;
+    for (int o = 0; o < operands; o++) off[o] -= w->stride[o][d] * w->shape[d];
+    idx[d] = 0;
+  }
+}
+
+enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_SQDIFF, B_MAX, B_MIN, B_COUNT };
+
+#define BIN_KERNEL(NAME, EXPR)                                                                  \
+  static void NAME(const float *restrict a, int64_t sa, const float *restrict b, int64_t sb,  \
+                   float *restrict o, int64_t n) {                                            \
+    if (sa == 1 && sb == 1)                                                                     \
+      for (int64_t i = 0; i < n; i++) { float x = a[i], y = b[i]; o[i] = (EXPR); }             \
+    else if (sa == 1 && sb == 0) {                                                              \
+      const float y = b[0];                                                                     \
+      for (int64_t i = 0; i < n; i++) { float x = a[i]; o[i] = (EXPR); }                       \
+    } else if (sa == 0 && sb == 1) {                                                            \
+      const float x = a[0];                                                                     \
+      for (int64_t i = 0; i < n; i++) { float y = b[i]; o[i] = (EXPR); }                       \
+    } else                                                                                      \
+      for (int64_t i = 0; i < n; i++) { float x = a[i * sa], y = b[i * sb]; o[i] = (EXPR); }   \
+  }
+
+BIN_KERNEL(bin_add, x + y)
+BIN_KERNEL(bin_sub, x - y)
+BIN_KERNEL(bin_mul, x * y)
+BIN_KERNEL(bin_div, x / y)
+BIN_KERNEL(bin_pow, (float)pow((double)x, (double)y))
+BIN_KERNEL(bin_sqdiff, (x - y) * (x - y))
+/* NaN-propagating like tfjs' cpu Maximum/Minimum. */
+BIN_KERNEL(bin_max, (x != x || y != y) ? NAN : (x > y ? x : y))
+BIN_KERNEL(bin_min, (x != x || y != y) ? NAN : (x < y ? x : y))
+
+typedef void (*BinFn)(const float *, int64_t, const float *, int64_t, float *, int64_t);
+static const BinFn BIN_FNS[B_COUNT] = {bin_add, bin_sub, bin_mul, bin_div, bin_pow, bin_sqdiff, bin_max, bin_min};
+
+/* binary(op, a, b, out, params): out (contiguous) = a op b over the view (operands: a, b). */
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t op;
+  float *a, *b, *o;
+  size_t la, lb, lo;
+  View w;
+  if (argc < 5 || !get_int(env, argv[0], &op) || !get_f32(env, argv[1], &a, &la) || !get_f32(env, argv[2], &b, &lb) ||
+      !get_f32(env, argv[3], &o, &lo) || !get_view(env, argv[4], 2, &w))
+    return NULL;
+  if (op < 0 || op >= B_COUNT) {
+    throw_msg(env, "binary: unknown op");
+    return NULL;
+  }
+  const int64_t n = view_size(&w);
+  if ((int64_t)lo < n || (int64_t)la < view_extent(&w, 0, 0) || (int64_t)lb < view_extent(&w, 1, 0)) {
+    throw_msg(env, "binary: an array is smaller than its view");
+    return NULL;
+  }
+  if (n == 0) return NULL;
+  BinFn fn = BIN_FNS[op];
+  /* x^2 and x^3 by products in double (same float result as pow() up to rounding), ~10x cheaper. */
+  if (op == B_POW && view_extent(&w, 1, 0) == 1 && (b[0] == 2.0f || b[0] == 3.0f)) {
+    const int cube = b[0] == 3.0f;
+    if (view_extent(&w, 0, 0) == n) {
+      for (int64_t i = 0; i < n; i++) {
+        const double x = a[i];
+        o[i] = (float)(cube ? x * x * x : x * x);
+      }
+      return NULL;
+    }
+  }
+  const int r = w.rank;
+  const int64_t inner = w.shape[r - 1], outer = n / inner;
+  int64_t idx[MAX_RANK] = {0}, off[2] = {0, 0};
+  for (int64_t i = 0; i < outer; i++) {
+    fn(a + off[0], w.stride[0][r - 1], b + off[1], w.stride[1][r - 1], o + i * inner, inner);
+    view_next(&w, idx, off, 2);
+  }
+  return NULL;
+}
+
+enum { U_EXP, U_LOG, U_TANH, U_SQRT, U_RSQRT, U_SQUARE, U_NEG, U_ABS, U_RELU, U_SIGMOID, U_RECIPROCAL, U_COUNT };
+
+#define UN_KERNEL(NAME, EXPR)                                                        \
+  static void NAME(const float *restrict in, float *restrict o, int64_t n) {         \
+    for (int64_t i = 0; i < n; i++) { float x = in[i]; o[i] = (EXPR); }              \
+  }
+UN_KERNEL(un_exp, expf(x))
+UN_KERNEL(un_log, logf(x))
+UN_KERNEL(un_tanh, tanhf(x))
+UN_KERNEL(un_sqrt, sqrtf(x))
+UN_KERNEL(un_rsqrt, 1.0f / sqrtf(x))
+UN_KERNEL(un_square, x * x)
+UN_KERNEL(un_neg, -x)
+UN_KERNEL(un_abs, fabsf(x))
+UN_KERNEL(un_relu, x < 0.0f ? 0.0f : x)
+UN_KERNEL(un_sigmoid, 1.0f / (1.0f + expf(-x)))
+UN_KERNEL(un_reciprocal, 1.0f / x)
+
+typedef void (*UnFn)(const float *, float *, int64_t);
+static const UnFn UN_FNS[U_COUNT] = {un_exp, un_log, un_tanh, un_sqrt, un_rsqrt, un_square,
+                                     un_neg, un_abs, un_relu, un_sigmoid, un_reciprocal};
+
+/* unary(op, x, out): out[i] = op(x[i]) over min(len) elements of two contiguous arrays of equal length. */
+static napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t op;
+  float *x, *o;
+  size_t lx, lo;
+  if (argc < 3 || !get_int(env, argv[0], &op) || !get_f32(env, argv[1], &x, &lx) || !get_f32(env, argv[2], &o, &lo)) return NULL;
+  if (op < 0 || op >= U_COUNT || lx != lo) {
+    throw_msg(env, "unary: unknown op or length mismatch");
+    return NULL;
+  }
+  UN_FNS[op](x, o, (int64_t)lx);
+  return NULL;
+}
+
+/*
+ * copy(src, srcOffset, dst, dstOffset, params): dst[dstOffset + view(1)] = src[srcOffset + view(0)].
+ * Transpose, non-contiguous slices, splits and concatenation are all this one strided copy.
+ */
+static napi_value Copy(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *s, *d;
+  size_t ls, ld;
+  int64_t so, dofs;
+  View w;
+  if (argc < 5 || !get_f32(env, argv[0], &s, &ls) || !get_int(env, argv[1], &so) || !get_f32(env, argv[2], &d, &ld) ||
+      !get_int(env, argv[3], &dofs) || !get_view(env, argv[4], 2, &w))
+    return NULL;
+  if (so < 0 || dofs < 0 || (int64_t)ls < view_extent(&w, 0, so) || (int64_t)ld < view_extent(&w, 1, dofs)) {
+    throw_msg(env, "copy: an array is smaller than its view");
+    return NULL;
+  }
+  const int64_t n = view_size(&w);
+  if (n == 0) return NULL;
+  const int r = w.rank;
+  const int64_t inner = w.shape[r - 1], outer = n / inner;
+  const int64_t ss = w.stride[0][r - 1], ds = w.stride[1][r - 1];
+  int64_t idx[MAX_RANK] = {0}, off[2] = {so, dofs};
+  for (int64_t i = 0; i < outer; i++) {
+    const float *restrict ps = s + off[0];
+    float *restrict pd = d + off[1];
+    if (ss == 1 && ds == 1)
+      memcpy(pd, ps, (size_t)inner * sizeof(float));
+    else
+      for (int64_t j = 0; j < inner; j++) pd[j * ds] = ps[j * ss];
+    view_next(&w, idx, off, 2);
+  }
+  return NULL;
+}
+
+enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_COUNT };
+
+/* reduceRows(op, x, out, rows, cols): out[r] = reduce(x[r*cols .. r*cols+cols-1]); sums in double. */
+static napi_value ReduceRows(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t op, rows, cols;
+  float *x, *o;
+  size_t lx, lo;
+  if (argc < 5 || !get_int(env, argv[0], &op) || !get_f32(env, argv[1], &x, &lx) || !get_f32(env, argv[2], &o, &lo) ||
+      !get_int(env, argv[3], &rows) || !get_int(env, argv[4], &cols))
+    return NULL;
+  if (op < 0 || op >= R_COUNT || rows < 0 || cols < 1 || (int64_t)lx < rows * cols || (int64_t)lo < rows) {
+    throw_msg(env, "reduceRows: invalid arguments");
+    return NULL;
+  }
+  for (int64_t r = 0; r < rows; r++) {
+    const float *p = x + r * cols;
+    if (op == R_SUM || op == R_MEAN) {
+      double acc = 0;
+      for (int64_t j = 0; j < cols; j++) acc += p[j];
+      o[r] = (float)(op == R_MEAN ? acc / (double)cols : acc);
+    } else {
+      float m = p[0];
+      int nan = m != m;
+      for (int64_t j = 1; j < cols; j++) {
+        const float v = p[j];
+        nan |= v != v;
+        if (op == R_MAX ? v > m : v < m) m = v;
+      }
+      o[r] = nan ? NAN : m;
+    }
+  }
+  return NULL;
+}
+
+/* softmaxRows(x, out, rows, cols): numerically stable softmax of each row. */
+static napi_value SoftmaxRows(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t rows, cols;
+  float *x, *o;
+  size_t lx, lo;
+  if (argc < 4 || !get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &o, &lo) || !get_int(env, argv[2], &rows) ||
+      !get_int(env, argv[3], &cols))
+    return NULL;
+  if (rows < 0 || cols < 1 || (int64_t)lx < rows * cols || (int64_t)lo < rows * cols) {
+    throw_msg(env, "softmaxRows: invalid arguments");
+    return NULL;
+  }
+  for (int64_t r = 0; r < rows; r++) {
+    const float *p = x + r * cols;
+    float *q = o + r * cols;
+    float m = p[0];
+    for (int64_t j = 1; j < cols; j++) m = p[j] > m ? p[j] : m;
+    double sum = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      q[j] = expf(p[j] - m);
+      sum += q[j];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t j = 0; j < cols; j++) q[j] *= inv;
+  }
+  return NULL;
+}
+
 /* ---------- threads and info ---------- */
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -392,6 +669,11 @@ NAPI_MODULE_INIT() {
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scratchBytes", NULL, ScratchBytes, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"binary", NULL, Binary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unary", NULL, Unary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copy", NULL, Copy, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reduceRows", NULL, ReduceRows, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmaxRows", NULL, SoftmaxRows, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

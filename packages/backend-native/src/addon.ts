@@ -26,6 +26,16 @@ export interface NativeAddon {
   conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, params: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, params: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
+  /** out = a op b (op: BINARY_OPS index) over a view with operands [a, b] (see viewParams); out contiguous. */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, view: Int32Array): void;
+  /** out[i] = op(x[i]) (op: UNARY_OPS index); equal lengths. */
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  /** dst[dstOffset + view operand 1] = src[srcOffset + view operand 0]. */
+  copy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, view: Int32Array): void;
+  /** out[r] = reduce over row r of a [rows, cols] array (op: REDUCE_OPS index; sums in double). */
+  reduceRows(op: number, x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Row-wise softmax of a [rows, cols] array. */
+  softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   setThreads(n: number): void;
   getThreads(): number;
   config(): { config: string; core: string };

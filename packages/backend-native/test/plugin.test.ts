@@ -119,13 +119,19 @@ describe.skipIf(!availability.available)(`native backend registration${skipNote}
       expect(getKernel(k.kernelName, 'native')!.kernelFunc).not.toBe(getKernel(k.kernelName, 'cpu')!.kernelFunc);
     }
     expect(nativeKernels.map((k) => k.kernelName).sort()).toEqual(
-      ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', '_FusedMatMul'].sort(),
+      [
+        'BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', '_FusedMatMul',
+        'Add', 'Sub', 'Multiply', 'RealDiv', 'Pow', 'SquaredDifference', 'Maximum', 'Minimum',
+        'Exp', 'Log', 'Tanh', 'Sqrt', 'Rsqrt', 'Square', 'Neg', 'Abs', 'Relu', 'Sigmoid', 'Reciprocal',
+        'Transpose', 'Slice', 'SplitV', 'Concat', 'Sum', 'Mean', 'Max', 'Min', 'Softmax',
+      ].sort(),
     );
   });
 
   it('runs the remaining ops through the cpu kernels', async () => {
     await nativeBackend.setup();
     await expectParity(() => tf.mean(tf.add(tf.softmax(randomTensor('x', [3, 7])), tf.scalar(2)), 1));
+    await expectParity(() => tf.cumsum(tf.elu(randomTensor('x', [3, 7])), 1));
   });
 
   it('BLAS threads are configurable and results do not depend on them', async () => {

@@ -98,6 +98,23 @@ export abstract class Module {
     this.paramsByName.set(name, v);
   }
 
+  /**
+   * Renames a parameter in place (same variable, new state-dict key), e.g. `weight` → `weight_orig`
+   * for spectral normalisation as torch.nn.utils.spectral_norm does.
+   */
+  renameParameter(from: string, to: string): void {
+    const v = this.paramsByName.get(from);
+    if (!v) throw new InvalidArgumentError(`${this.constructor.name}: no parameter '${from}' to rename`);
+    this.paramsByName.delete(from);
+    try {
+      this.checkName(to);
+    } catch (e) {
+      this.paramsByName.set(from, v);
+      throw e;
+    }
+    this.paramsByName.set(to, v);
+  }
+
   /** Direct children, in registration order. */
   namedChildren(): [string, Module][] {
     return [...this.modulesByName];
@@ -186,6 +203,14 @@ export abstract class Module {
     const old = owner.modulesByName.get(leaf);
     if (!old) throw new InvalidArgumentError(`${this.constructor.name}: no submodule '${path}' to replace`);
     owner.modulesByName.set(leaf, module);
+    // Subclasses call children through fields (`this.fc.forward(x)`); point those at the new module
+    // too, or the swap would only change what stateDict sees.
+    const fields = owner as unknown as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+      const value = fields[key];
+      if (value === old) fields[key] = module;
+      else if (Array.isArray(value)) value.forEach((v, i) => v === old && (value[i] = module));
+    }
     return old;
   }
 

@@ -152,4 +152,29 @@ describe('Module', () => {
     const lin = new Linear(2, 2, { seed: 1 });
     expect(() => valueAndGrads(() => lin.forward(tf.ones([1, 2])), lin)).toThrow(ShapeError);
   });
+
+  it('setModule re-points the fields a parent calls its children through', async () => {
+    class Net extends Module {
+      fc: Linear;
+      constructor() {
+        super();
+        this.fc = this.registerModule('fc', new Linear(2, 1, { seed: 1 }));
+      }
+      forward(x: Tensor): Tensor {
+        return this.fc.forward(x);
+      }
+    }
+    const net = new Net();
+    const replacement = new Linear(2, 1, { seed: 2 });
+    const old = net.setModule('fc', replacement);
+    expect(net.fc).toBe(replacement);
+    const x = tf.tensor([[1, 2]]);
+    const got = net.forward(x);
+    const want = replacement.forward(x);
+    expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+    tf.dispose([x, got, want]);
+    old.dispose();
+    net.dispose();
+  });
 });
+

@@ -189,4 +189,44 @@ export const parityCases: ParityCase[] = [
     inputs: (r) => [normal(r, [6, 5]), ints([2, 2], [1, 4, 5, 0]), normal(r, [2])],
     fn: (t, i, u) => tf.tensorScatterUpdate(t!, i!, u!),
   },
+  // Elementwise, layout and reduction kernels the native backend runs in C (issue #13).
+  {
+    name: 'add/sub/mul/div with broadcasting',
+    atol: 1e-5, rtol: 1e-5, grad: true,
+    inputs: (r) => [normal(r, [3, 4, 5]), normal(r, [5]), positive(r, [4, 1])],
+    fn: (a, b, c) => tf.div(tf.sub(tf.mul(tf.add(a!, b!), c!), b!), c!),
+  },
+  {
+    name: 'unary chain exp/log/tanh/sqrt/sigmoid/square/neg',
+    atol: 1e-5, rtol: 1e-5, grad: { atol: 1e-4, rtol: 1e-4 },
+    inputs: (r) => [positive(r, [4, 9])],
+    fn: (x) => tf.neg(tf.square(tf.sigmoid(tf.add(tf.tanh(tf.log(x!)), tf.sqrt(tf.exp(tf.mul(x!, 0.5))))))),
+  },
+  {
+    name: 'pow (tensor and scalar exponents)',
+    atol: 1e-5, rtol: 1e-4, grad: { atol: 1e-4, rtol: 1e-4 },
+    inputs: (r) => [positive(r, [3, 6]), normal(r, [6])],
+    fn: (x, e) => tf.add(tf.pow(x!, e!), tf.pow(x!, 3)),
+  },
+  {
+    name: 'transpose [0,2,1,3]',
+    atol: 0, rtol: 0, grad: true,
+    inputs: (r) => [normal(r, [2, 3, 4, 5])],
+    fn: (x) => tf.transpose(x!, [0, 2, 1, 3]),
+  },
+  {
+    name: 'split last axis + concat',
+    atol: 0, rtol: 0, grad: true,
+    inputs: (r) => [normal(r, [2, 3, 12])],
+    fn: (x) => {
+      const [a, b, c] = tf.split(x!, 3, 2);
+      return tf.concat([c!, tf.mul(a!, 2), b!], 1);
+    },
+  },
+  {
+    name: 'sum over inner axes keepDims',
+    atol: 1e-5, rtol: 1e-5, grad: true,
+    inputs: (r) => [normal(r, [4, 5, 6])],
+    fn: (x) => tf.sum(x!, [0, 2], true),
+  },
 ];

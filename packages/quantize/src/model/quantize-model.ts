@@ -45,18 +45,9 @@ function weightConfig(spec: LayerQuantSpec): WeightQuantConfig {
   return c;
 }
 
-/**
- * `model.setModule(path, module)`, and also re-points any own property of the parent that still
- * references the old module (models written as `this.fc = this.registerModule('fc', …)` call
- * `this.fc.forward`, which `setModule` alone would leave pointing at the old layer). Returns the old module.
- */
+/** Swaps the submodule at `path` (nn's `setModule` also re-points the parent's fields). Returns the old module. */
 export function replaceModule(model: Module, path: string, module: Module): Module {
-  const i = path.lastIndexOf('.');
-  const parent = i < 0 ? model : model.getModule(path.slice(0, i));
-  const old = model.setModule(path, module);
-  const fields = parent as unknown as Record<string, unknown>;
-  for (const key of Object.keys(fields)) if (fields[key] === old) fields[key] = module;
-  return old;
+  return model.setModule(path, module);
 }
 
 /** The quantized replacement of one float layer. */

@@ -9,6 +9,8 @@ import { mm } from './ops.js';
 export class Conv1D extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
+  /** Weight is [in, out]: LoRA/PEFT adapt it with `fan_in_fan_out: true`. */
+  readonly fanInFanOut = true;
   constructor(readonly nIn: number, readonly nOut: number, options: { bias?: boolean; std?: number; rng: Rng }) {
     super();
     this.weight = this.registerParameter('weight', init.normal([nIn, nOut], 0, options.std ?? 0.02, options.rng));
