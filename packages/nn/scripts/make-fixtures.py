@@ -320,3 +320,49 @@ S['onecycle_linear_3phase'] = lrs(lambda o: torch.optim.lr_scheduler.OneCycleLR(
 S['sequential'] = lrs(lambda o: torch.optim.lr_scheduler.SequentialLR(o, [torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=3),
                                                                      torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)], milestones=[3]), 8)
 dump('schedules.json', S)
+
+# ---------------------------------------------------------------- extras (pool 1-d / ceil mode,
+# ConvTranspose2d groups+dilation, InstanceNorm running stats, spectral_norm buffers)
+torch.manual_seed(1234)
+E = {}
+x = torch.randn(2, 3, 9)
+E['pool1d'] = dict(x=T(x),
+                   max=T(F.max_pool1d(x, 3, 2, 1)), max_ceil=T(F.max_pool1d(x, 2, 2, 0, ceil_mode=True)),
+                   avg=T(F.avg_pool1d(x, 3, 2, 1)), avg_ceil_noinc=T(F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)))
+x = torch.randn(1, 2, 7, 8, requires_grad=True)
+E['pool2d_ceil'] = dict(x=T(x),
+                        max=T(F.max_pool2d(x, 3, 2, 0, ceil_mode=True)),
+                        max_pad=T(F.max_pool2d(x, 3, 2, 1, ceil_mode=True)),
+                        avg=T(F.avg_pool2d(x, 3, 2, 0, ceil_mode=True)),
+                        avg_pad=T(F.avg_pool2d(x, 3, 2, 1, ceil_mode=True)),
+                        avg_pad_noinc=T(F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)))
+ct = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2)
+x = torch.randn(2, 4, 5, 4, requires_grad=True)
+y = ct(x)
+up, (gx, gw) = grads_of(y, [x, ct.weight])
+E['convT_groups_dilation'] = dict(x=T(x), weight=T(ct.weight), bias=T(ct.bias), y=T(y), up=T(up), gx=T(gx), gw=T(gw))
+inorm = nn.InstanceNorm2d(3, track_running_stats=True, momentum=0.2)
+x1 = torch.randn(2, 3, 4, 5)
+x2 = torch.randn(2, 3, 4, 5) * 2 + 1
+inorm.train()
+y1 = inorm(x1)
+y2 = inorm(x2)
+rm, rv = inorm.running_mean.clone(), inorm.running_var.clone()
+inorm.eval()
+y3 = inorm(x1)
+E['instancenorm_running'] = dict(x1=T(x1), x2=T(x2), y1=T(y1), running_mean=T(rm), running_var=T(rv), eval_y=T(y3),
+                                  num_batches_tracked=int(inorm.num_batches_tracked))
+lin = nn.Linear(5, 3)
+w0, b0 = lin.weight.detach().clone(), lin.bias.detach().clone()
+lin = torch.nn.utils.spectral_norm(lin)
+sd = lin.state_dict()
+u0, v0 = sd['weight_u'].clone(), sd['weight_v'].clone()
+x = torch.randn(4, 5)
+lin.train()
+y_train = lin(x)
+u1, v1 = lin.weight_u.clone(), lin.weight_v.clone()
+lin.eval()
+y_eval = lin(x)
+E['spectral_norm'] = dict(keys=sorted(sd.keys()), weight_orig=T(w0), bias=T(b0), u0=T(u0), v0=T(v0), x=T(x),
+                          y_train=T(y_train), u1=T(u1), v1=T(v1), y_eval=T(y_eval))
+dump('extras.json', E)

@@ -27,3 +27,5 @@ export * from './layers/rnn.js';
 export * from './layers/attention.js';
 export * from './layers/residual.js';
 export * from './regularization.js';
+export * from './layers/spatial-attention.js';
+export * from './metrics-log.js';

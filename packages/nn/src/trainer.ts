@@ -1,5 +1,5 @@
 import { FormatError, InvalidArgumentError, NutshellError, loadSafetensors, saveSafetensors, tf, type Tensor } from '@nutshell/core';
-import type { Callback, EvalLog, StepLog } from './callbacks.js';
+import { ProgressLogger, type Callback, type EvalLog, type StepLog } from './callbacks.js';
 import type { DataLoader } from './data.js';
 import { GradientAccumulator, disposeGrads, valueAndGrads } from './gradients.js';
 import type { Module } from './module.js';
@@ -12,6 +12,36 @@ export class NonFiniteError extends NutshellError {
   constructor(readonly step: number, readonly epoch: number, readonly what: string, readonly value: number) {
     super('E_NON_FINITE', `training diverged: ${what} is ${value} at step ${step} (epoch ${epoch}); lower the learning rate, clip gradients (maxGradNorm) or check the inputs for NaN`);
   }
+}
+
+/** A training or eval batch holds NaN or ±Infinity (with `checkInputs: true`); names the batch and tensor. */
+export class NonFiniteInputError extends NutshellError {
+  constructor(readonly epoch: number, readonly batch: number, readonly tensor: string, readonly value: number, readonly index: number) {
+    super('E_NON_FINITE_INPUT', `bad input: batch ${batch} of epoch ${epoch}, tensor ${tensor} holds ${value} at flat index ${index}; expected finite numbers (clean or impute the data)`);
+  }
+}
+
+/** Finds the first non-finite float in a batch (tensor, array or record of tensors); path like `[0]` or `.x`. */
+export function findNonFinite(batch: unknown, path = 'batch'): { tensor: string; value: number; index: number } | null {
+  if (batch && typeof batch === 'object' && 'dataSync' in batch && 'dtype' in batch) {
+    const t = batch as Tensor;
+    if (t.dtype !== 'float32') return null;
+    const d = t.dataSync();
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return { tensor: `${path} [${t.shape.join(', ')}]`, value: d[i]!, index: i };
+    return null;
+  }
+  if (Array.isArray(batch)) {
+    for (let i = 0; i < batch.length; i++) {
+      const r = findNonFinite(batch[i], `${path}[${i}]`);
+      if (r) return r;
+    }
+  } else if (batch && typeof batch === 'object') {
+    for (const [k, v] of Object.entries(batch)) {
+      const r = findNonFinite(v, `${path}.${k}`);
+      if (r) return r;
+    }
+  }
+  return null;
 }
 
 export interface TrainerOptions<B> {
@@ -31,6 +61,13 @@ export interface TrainerOptions<B> {
   accumulateSteps?: number;
   /** Throw NonFiniteError when the loss or the gradient norm is NaN/Inf (default true). */
   checkFinite?: boolean;
+  /**
+   * Adds a ProgressLogger: a bar redrawn in place when stderr is a TTY, JSON lines otherwise
+   * (`true`, or the logger's options). Default off.
+   */
+  progress?: boolean | ConstructorParameters<typeof ProgressLogger>[0];
+  /** Scan every training and eval batch for NaN/±Infinity and throw NonFiniteInputError (default false; costs a read of each batch). */
+  checkInputs?: boolean;
 }
 
 export interface FitOptions<B> {
@@ -92,7 +129,8 @@ export class Trainer<B = unknown> {
     this.optimizer = options.optimizer;
     const s = options.schedule;
     this.scheduler = s instanceof LRScheduler ? s : s ? new LRScheduler(this.optimizer, s) : undefined;
-    this.callbacks = options.callbacks ?? [];
+    this.callbacks = [...(options.callbacks ?? [])];
+    if (options.progress) this.callbacks.unshift(new ProgressLogger(options.progress === true ? {} : options.progress));
     const acc = options.accumulateSteps ?? 1;
     if (!Number.isInteger(acc) || acc < 1) throw new InvalidArgumentError(`Trainer accumulateSteps: expected a positive integer, got ${acc}`);
   }
@@ -133,6 +171,7 @@ export class Trainer<B = unknown> {
         for (const batch of train.batches(this.epoch, this.batchInEpoch)) {
           let lossValue: number;
           try {
+            if (this.options.checkInputs) this.checkBatch(batch, this.epoch, this.batchInEpoch);
             const { value, grads } = valueAndGrads(() => this.options.loss(this.model, batch), this.params());
             lossValue = value.dataSync()[0]!;
             value.dispose();
@@ -195,6 +234,11 @@ export class Trainer<B = unknown> {
     return this.history;
   }
 
+  private checkBatch(batch: unknown, epoch: number, index: number, kind = ''): void {
+    const bad = findNonFinite(batch);
+    if (bad) throw new NonFiniteInputError(epoch, index, `${kind}${bad.tensor}`, bad.value, bad.index);
+  }
+
   /** Parameters must stay finite: one fused reduction instead of reading every tensor. */
   private checkParams(): void {
     const s = tf.tidy(() => tf.addN(this.params().map((p) => tf.sum(tf.mul(p, 0)))));
@@ -217,8 +261,10 @@ export class Trainer<B = unknown> {
     const sums: Record<string, number> = {};
     let n = 0;
     try {
+      let index = 0;
       for (const batch of data.batches(0)) {
         try {
+          if (this.options.checkInputs) this.checkBatch(batch, this.epoch, index++, 'eval ');
           const size = firstDim(batch) || 1;
           const l = tf.tidy(() => this.options.loss(this.model, batch));
           sums.loss = (sums.loss ?? 0) + l.dataSync()[0]! * size;

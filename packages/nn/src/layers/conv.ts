@@ -42,14 +42,18 @@ export function conv2dTorch(
 ): Tensor {
   return tf.tidy(() => {
     const [pt, pb, pl, pr] = o.padding;
-    const xp = pt + pb + pl + pr > 0 ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
+    const padded = pt + pb + pl + pr > 0;
+    // Ungrouped convs take the padding explicitly (no pad/slice pair in the graph: much faster
+    // backward on the cpu-based backends); the grouped paths pad first.
+    const xp = padded && o.groups !== 1 ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
+    const explicit: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pt, pb], [pl, pr], [0, 0]];
     let k = tf.transpose(weight, [2, 3, 1, 0]); // [kh, kw, in/g, out]
     k = dilateAxis(dilateAxis(k, 0, o.dilation[0]), 1, o.dilation[1]);
     const inC = x.shape[3]!;
     const outC = weight.shape[0]!;
     let y: Tensor;
     if (o.groups === 1) {
-      y = tf.conv2d(xp as tf.Tensor4D, k as tf.Tensor4D, o.stride, 'valid');
+      y = tf.conv2d(xp as tf.Tensor4D, k as tf.Tensor4D, o.stride, padded ? explicit : 'valid');
     } else if (o.groups === inC && weight.shape[1] === 1) {
       // Depthwise: output channel c·m+j reads input channel c, as in PyTorch.
       const mult = outC / inC;
@@ -189,14 +193,17 @@ export interface ConvTranspose2dOptions {
   stride?: Pair;
   padding?: Pair;
   outputPadding?: Pair;
+  /** Channel groups (in and out channels must divide by it); weight [in, out/groups, kh, kw]. */
+  groups?: number;
+  dilation?: Pair;
   bias?: boolean;
   dataFormat?: DataFormat;
   seed?: Seed;
 }
 
 /**
- * torch.nn.ConvTranspose2d (groups 1, dilation 1): `weight` [in, out, kh, kw]. Output size per
- * axis: (H − 1)·stride − 2·padding + kernel + outputPadding.
+ * torch.nn.ConvTranspose2d: `weight` [in, out/groups, kh, kw]. Output size per axis:
+ * (H − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1.
  */
 export class ConvTranspose2d extends Module {
   readonly weight: Parameter;
@@ -205,6 +212,8 @@ export class ConvTranspose2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly outputPadding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
   readonly dataFormat: DataFormat;
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: ConvTranspose2dOptions = {}) {
@@ -215,12 +224,17 @@ export class ConvTranspose2d extends Module {
     this.stride = pair(options.stride ?? 1, 'ConvTranspose2d stride');
     this.padding = pair(options.padding ?? 0, 'ConvTranspose2d padding');
     this.outputPadding = pair(options.outputPadding ?? 0, 'ConvTranspose2d outputPadding');
-    if (this.outputPadding[0] >= this.stride[0] || this.outputPadding[1] >= this.stride[1]) {
-      throw new InvalidArgumentError(`ConvTranspose2d: outputPadding must be smaller than stride, got outputPadding [${this.outputPadding.join(', ')}] with stride [${this.stride.join(', ')}]`);
+    this.dilation = pair(options.dilation ?? 1, 'ConvTranspose2d dilation');
+    this.groups = options.groups ?? 1;
+    assertPositiveInt('ConvTranspose2d groups', this.groups);
+    if (inChannels % this.groups || outChannels % this.groups) throw new InvalidArgumentError(`ConvTranspose2d: in (${inChannels}) and out (${outChannels}) channels must be divisible by groups (${this.groups})`);
+    // As PyTorch: output padding must be smaller than either stride or dilation.
+    if ([0, 1].some((i) => this.outputPadding[i]! >= Math.max(this.stride[i]!, this.dilation[i]!))) {
+      throw new InvalidArgumentError(`ConvTranspose2d: outputPadding must be smaller than stride or dilation, got outputPadding [${this.outputPadding.join(', ')}] with stride [${this.stride.join(', ')}] and dilation [${this.dilation.join(', ')}]`);
     }
     this.dataFormat = options.dataFormat ?? 'NHWC';
     const rng = rngFor(options.seed);
-    const shape = [inChannels, outChannels, ...this.kernelSize];
+    const shape = [inChannels, outChannels / this.groups, ...this.kernelSize];
     this.weight = this.registerParameter('weight', defaultWeight(shape, rng));
     this.bias = options.bias === false ? null : this.registerParameter('bias', defaultBias(outChannels, computeFans(shape).fanIn, rng));
   }
@@ -235,10 +249,16 @@ export class ConvTranspose2d extends Module {
       const [n, h, w] = xh.shape;
       const [kh, kw] = this.kernelSize;
       const [sh, sw] = this.stride;
-      const fullH = (h - 1) * sh + kh;
-      const fullW = (w - 1) * sw + kw;
-      const filter = tf.transpose(this.weight, [2, 3, 1, 0]) as tf.Tensor4D; // [kh, kw, out, in]
-      let y: Tensor = tf.conv2dTranspose(xh, filter, [n, fullH, fullW, this.outChannels], this.stride, 'valid');
+      const [dh, dw] = this.dilation;
+      const fullH = (h - 1) * sh + (kh - 1) * dh + 1;
+      const fullW = (w - 1) * sw + (kw - 1) * dw + 1;
+      let filter: Tensor = tf.transpose(this.weight, [2, 3, 1, 0]); // [kh, kw, out/g, in]
+      filter = dilateAxis(dilateAxis(filter, 0, dh), 1, dw);
+      const g = this.groups;
+      const og = this.outChannels / g;
+      let y: Tensor = g === 1
+        ? tf.conv2dTranspose(xh, filter as tf.Tensor4D, [n, fullH, fullW, og], this.stride, 'valid')
+        : tf.concat(tf.split(xh, g, 3).map((xi, i) => tf.conv2dTranspose(xi as tf.Tensor4D, tf.split(filter, g, 3)[i] as tf.Tensor4D, [n, fullH, fullW, og], this.stride, 'valid')), 3);
       const [ph, pw] = this.padding;
       const [oh, ow] = this.outputPadding;
       const outH = fullH - 2 * ph + oh;

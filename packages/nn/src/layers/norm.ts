@@ -165,15 +165,27 @@ export class GroupNorm extends Module {
   }
 }
 
-/** torch.nn.InstanceNorm1d/2d (no running stats): per sample and channel over all positions. */
+/**
+ * torch.nn.InstanceNorm1d/2d: per sample and channel over all positions. With
+ * `trackRunningStats` it keeps `running_mean` / `running_var` / `num_batches_tracked` like PyTorch
+ * (updated in training with the batch mean of per-instance statistics, unbiased variance) and
+ * normalises with them in eval mode. As in PyTorch, `num_batches_tracked` exists but stays 0.
+ */
 export class InstanceNorm extends Module {
   readonly weight: Parameter | null;
   readonly bias: Parameter | null;
-  constructor(readonly numFeatures: number, readonly options: { eps?: number; affine?: boolean; channels?: ChannelFormat } = {}) {
+  readonly runningMean: Variable | null;
+  readonly runningVar: Variable | null;
+  readonly numBatchesTracked: Variable | null;
+  constructor(readonly numFeatures: number, readonly options: { eps?: number; affine?: boolean; channels?: ChannelFormat; trackRunningStats?: boolean; momentum?: number } = {}) {
     super();
     assertPositiveInt('InstanceNorm numFeatures', numFeatures);
     this.weight = options.affine ? this.registerParameter('weight', tf.ones([numFeatures])) : null;
     this.bias = options.affine ? this.registerParameter('bias', tf.zeros([numFeatures])) : null;
+    const track = options.trackRunningStats ?? false;
+    this.runningMean = track ? this.registerBuffer('running_mean', tf.zeros([numFeatures])) : null;
+    this.runningVar = track ? this.registerBuffer('running_var', tf.ones([numFeatures])) : null;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', tf.scalar(0, 'int32')) : null;
   }
   forward(x: Tensor): Tensor {
     const last = (this.options.channels ?? 'channelsLast') === 'channelsLast';
@@ -181,9 +193,24 @@ export class InstanceNorm extends Module {
     if (x.rank < 3 || x.shape[axis] !== this.numFeatures) shapeError('InstanceNorm', 'input', `rank ≥ 3 with ${this.numFeatures} channels on axis ${axis}`, x.shape);
     return tf.tidy(() => {
       const axes = x.shape.map((_, i) => i).filter((i) => i !== 0 && i !== axis);
-      const { mean, variance } = tf.moments(x, axes, true);
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.options.eps ?? 1e-5)));
       const bshape = channelShape(x, this.numFeatures, axis);
+      const eps = this.options.eps ?? 1e-5;
+      let y: Tensor;
+      if (!this.training && this.runningMean && this.runningVar) {
+        y = tf.mul(tf.sub(x, tf.reshape(this.runningMean, bshape)), tf.reshape(tf.rsqrt(tf.add(this.runningVar, eps)), bshape));
+      } else {
+        const { mean, variance } = tf.moments(x, axes, true);
+        y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+        if (this.training && this.runningMean && this.runningVar) {
+          const n = axes.reduce((a, i) => a * x.shape[i]!, 1);
+          const mom = this.options.momentum ?? 0.1;
+          const perChannel = (t: Tensor) => tf.mean(tf.reshape(t, [x.shape[0]!, this.numFeatures]), 0);
+          const m = perChannel(mean);
+          const v = tf.mul(perChannel(variance), n / Math.max(1, n - 1));
+          this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - mom), tf.mul(m, mom)));
+          this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - mom), tf.mul(v, mom)));
+        }
+      }
       if (this.weight) y = tf.mul(y, tf.reshape(this.weight, bshape));
       if (this.bias) y = tf.add(y, tf.reshape(this.bias, bshape));
       return y;

@@ -9,6 +9,17 @@ export interface Pool2dOptions {
   dataFormat?: DataFormat;
   /** AvgPool2d only: count padded zeros in the average (PyTorch's default true). */
   countIncludePad?: boolean;
+  /** Round the output size up (PyTorch's ceil_mode): a last, partial window is kept if it starts inside the input or left padding. */
+  ceilMode?: boolean;
+}
+
+/** Extra end padding that ceil mode needs on one axis (0 without ceil mode). */
+export function ceilExtra(n: number, k: number, s: number, p: number, ceil: boolean): number {
+  if (!ceil) return 0;
+  const floorOut = Math.floor((n + 2 * p - k) / s) + 1;
+  let out = Math.ceil((n + 2 * p - k) / s) + 1;
+  if ((out - 1) * s >= n + p) out--;
+  return out > floorOut ? (out - 1) * s + k - (n + 2 * p) : 0;
 }
 
 function check4d(name: string, x: Tensor): void {
@@ -20,6 +31,7 @@ abstract class Pool2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly dataFormat: DataFormat;
+  readonly ceilMode: boolean;
   constructor(name: string, kernelSize: Pair, options: Pool2dOptions) {
     super();
     this.kernelSize = pair(kernelSize, `${name} kernelSize`);
@@ -29,6 +41,14 @@ abstract class Pool2d extends Module {
       throw new InvalidArgumentError(`${name}: padding must be at most half the kernel size, got padding [${this.padding.join(', ')}] for kernel [${this.kernelSize.join(', ')}]`);
     }
     this.dataFormat = options.dataFormat ?? 'NHWC';
+    this.ceilMode = options.ceilMode ?? false;
+  }
+  /** [[top, bottom], [left, right]] padding of an NHWC input, including ceil mode's extra end rows / columns. */
+  protected pads(h: Tensor): [[number, number], [number, number]] {
+    const [ph, pw] = this.padding;
+    const eh = ceilExtra(h.shape[1]!, this.kernelSize[0], this.stride[0], ph, this.ceilMode);
+    const ew = ceilExtra(h.shape[2]!, this.kernelSize[1], this.stride[1], pw, this.ceilMode);
+    return [[ph, ph + eh], [pw, pw + ew]];
   }
 }
 
@@ -41,8 +61,8 @@ export class MaxPool2d extends Pool2d {
     check4d('MaxPool2d', x);
     return tf.tidy(() => {
       let h = toNHWC(x, this.dataFormat);
-      const [ph, pw] = this.padding;
-      if (ph || pw) h = tf.pad(h, [[0, 0], [ph, ph], [pw, pw], [0, 0]], -3.4e38);
+      const [py, px] = this.pads(h);
+      if (py[0] || py[1] || px[0] || px[1]) h = tf.pad(h, [[0, 0], py, px, [0, 0]], -3.4e38);
       return fromNHWC(tf.maxPool(h as tf.Tensor4D, this.kernelSize, this.stride, 'valid'), this.dataFormat);
     });
   }
@@ -60,16 +80,71 @@ export class AvgPool2d extends Pool2d {
     return tf.tidy(() => {
       let h = toNHWC(x, this.dataFormat);
       const [ph, pw] = this.padding;
-      if (!ph && !pw) return fromNHWC(tf.avgPool(h as tf.Tensor4D, this.kernelSize, this.stride, 'valid'), this.dataFormat);
-      const pads: [number, number][] = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
-      h = tf.pad(h, pads);
+      const [py, px] = this.pads(h);
+      if (!py[0] && !py[1] && !px[0] && !px[1]) return fromNHWC(tf.avgPool(h as tf.Tensor4D, this.kernelSize, this.stride, 'valid'), this.dataFormat);
+      h = tf.pad(h, [[0, 0], py, px, [0, 0]]);
       let y = tf.avgPool(h as tf.Tensor4D, this.kernelSize, this.stride, 'valid') as Tensor;
-      if (!this.countIncludePad) {
-        const ones = tf.pad(tf.ones([1, x.shape[this.dataFormat === 'NHWC' ? 1 : 2]!, x.shape[this.dataFormat === 'NHWC' ? 2 : 3]!, 1]), pads);
+      // Divide by the window's count as PyTorch does: padded zeros count only with countIncludePad,
+      // and ceil mode's extra end cells never count.
+      const [H, W] = [x.shape[this.dataFormat === 'NHWC' ? 1 : 2]!, x.shape[this.dataFormat === 'NHWC' ? 2 : 3]!];
+      const extraH = py[1] - ph;
+      const extraW = px[1] - pw;
+      if (!this.countIncludePad || extraH || extraW) {
+        const ones = this.countIncludePad
+          ? tf.pad(tf.ones([1, H + 2 * ph, W + 2 * pw, 1]), [[0, 0], [0, extraH], [0, extraW], [0, 0]])
+          : tf.pad(tf.ones([1, H, W, 1]), [[0, 0], py, px, [0, 0]]);
         y = tf.div(y, tf.avgPool(ones as tf.Tensor4D, this.kernelSize, this.stride, 'valid'));
       }
       return fromNHWC(y, this.dataFormat);
     });
+  }
+}
+
+export interface Pool1dOptions {
+  /** Defaults to the kernel size, as in PyTorch. */
+  stride?: number;
+  padding?: number;
+  /** 'NLC' (channels last, default) or 'NCL' (PyTorch). */
+  dataFormat?: 'NLC' | 'NCL';
+  countIncludePad?: boolean;
+  ceilMode?: boolean;
+}
+
+/** Runs a 2-D pool over [N, 1, L, C]. */
+function pool1d(name: string, pool: Pool2d, x: Tensor, format: 'NLC' | 'NCL'): Tensor {
+  if (x.rank !== 3) shapeError(name, 'input', format === 'NLC' ? '[N, L, C]' : '[N, C, L]', x.shape);
+  return tf.tidy(() => {
+    const nlc = format === 'NCL' ? tf.transpose(x, [0, 2, 1]) : x;
+    const y = tf.squeeze(pool.forward(tf.expandDims(nlc, 1)), [1]);
+    return format === 'NCL' ? tf.transpose(y, [0, 2, 1]) : y;
+  });
+}
+
+/** torch.nn.MaxPool1d (padding counts as −∞; ceil mode). Input [N, L, C] by default. */
+export class MaxPool1d extends Module {
+  private readonly pool: MaxPool2d;
+  readonly dataFormat: 'NLC' | 'NCL';
+  constructor(readonly kernelSize: number, options: Pool1dOptions = {}) {
+    super();
+    this.dataFormat = options.dataFormat ?? 'NLC';
+    this.pool = new MaxPool2d([1, kernelSize], { stride: [1, options.stride ?? kernelSize], padding: [0, options.padding ?? 0], ceilMode: options.ceilMode });
+  }
+  forward(x: Tensor): Tensor {
+    return pool1d('MaxPool1d', this.pool, x, this.dataFormat);
+  }
+}
+
+/** torch.nn.AvgPool1d (countIncludePad, ceil mode). Input [N, L, C] by default. */
+export class AvgPool1d extends Module {
+  private readonly pool: AvgPool2d;
+  readonly dataFormat: 'NLC' | 'NCL';
+  constructor(readonly kernelSize: number, options: Pool1dOptions = {}) {
+    super();
+    this.dataFormat = options.dataFormat ?? 'NLC';
+    this.pool = new AvgPool2d([1, kernelSize], { stride: [1, options.stride ?? kernelSize], padding: [0, options.padding ?? 0], ceilMode: options.ceilMode, countIncludePad: options.countIncludePad });
+  }
+  forward(x: Tensor): Tensor {
+    return pool1d('AvgPool1d', this.pool, x, this.dataFormat);
   }
 }
 

@@ -34,6 +34,28 @@ export interface RNNCallOptions {
    * state, their outputs are zero, and the reverse direction starts at each sequence's last step.
    */
   lengths?: number[];
+  /**
+   * Boolean (or 0/1) mask [batch, time] (always batch-first): true marks real steps. Masks must be
+   * right-padded (true… then false…); they are turned into `lengths`.
+   */
+  mask?: Tensor | boolean[][] | number[][];
+}
+
+/** Lengths of a right-padded [B, T] mask; throws on gaps (a false followed by a true). */
+export function maskToLengths(mask: Tensor | boolean[][] | number[][], B: number, T: number, who = 'RNN'): number[] {
+  let rows: number[][];
+  if (Array.isArray(mask)) rows = mask.map((r) => (r as (boolean | number)[]).map((v) => (v ? 1 : 0)));
+  else {
+    if (mask.rank !== 2) shapeError(who, 'mask', `[${B}, ${T}]`, mask.shape);
+    const d = mask.dataSync();
+    rows = Array.from({ length: mask.shape[0]! }, (_, b) => Array.from({ length: mask.shape[1]! }, (_, t) => (d[b * mask.shape[1]! + t] ? 1 : 0)));
+  }
+  if (rows.length !== B || rows.some((r) => r.length !== T)) shapeError(who, 'mask', `[${B}, ${T}]`, [rows.length, rows[0]?.length ?? 0]);
+  return rows.map((r, b) => {
+    const len = r.indexOf(0) === -1 ? T : r.indexOf(0);
+    if (r.slice(len).some((v) => v)) throw new InvalidArgumentError(`${who}: mask row ${b} has a gap (${JSON.stringify(r)}); only right-padded masks (true… then false…) are supported — pass lengths or reorder the steps`);
+    return len;
+  });
 }
 
 /**
@@ -83,7 +105,8 @@ abstract class RNNBase extends Module {
     }
     const xb = this.batchFirst ? x : tf.transpose(x, [1, 0, 2]);
     const [B, T] = xb.shape as [number, number, number];
-    const lengths = options.lengths;
+    if (options.mask && options.lengths) throw new InvalidArgumentError(`${this.mode}: give either mask or lengths, not both`);
+    const lengths = options.mask ? maskToLengths(options.mask, B, T, this.mode) : options.lengths;
     if (lengths && (lengths.length !== B || lengths.some((n) => !Number.isInteger(n) || n < 0 || n > T))) {
       throw new InvalidArgumentError(`${this.mode}: lengths must be ${B} integers in [0, ${T}], got ${JSON.stringify(lengths)}`);
     }
