@@ -56,20 +56,9 @@ const run = (fn: () => Promise<void>) => () => {
 
 $('train').addEventListener('click', run(() => fit(text, baseOpt, num('steps'), 'step', 'loss')));
 $('tune').addEventListener('click', run(async () => {
-  // LoRA on the attention and MLP projections (GPT-2 Conv1D layout); the base stays frozen.
-  if (!lora) {
-    // transformer's Conv1D stores weights [in, out] like GPT-2's but lacks the `fanInFanOut` flag
-    // finetune-lora looks for (its own Conv1D has it); mark the projections so LoRA accepts them.
-    for (const [name, m] of model.namedModules()) if (/\.(c_attn|c_proj|c_fc)$/.test(name)) (m as { fanInFanOut?: boolean }).fanInFanOut = true;
-  }
+  // LoRA on the attention and MLP projections (GPT-2 Conv1D layout, fanInFanOut); the base stays frozen.
+  // Injection goes through nn's setModule, which also re-points the blocks' fields (this.c_attn).
   lora ??= new LoraModel(model, { r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_proj', 'c_fc'], fan_in_fan_out: true }, { seed: 1, adapterName: 'food' });
-  // GPT's blocks call their projections through fields (this.c_attn), not through the module
-  // registry LoRA rewires; point the fields at the LoRA layers too.
-  const byPath = new Map(model.namedModules());
-  for (const [path, layer] of lora.loraLayers()) {
-    const cut = path.lastIndexOf('.');
-    (byPath.get(path.slice(0, cut)) as unknown as Record<string, unknown>)[path.slice(cut + 1)] = layer;
-  }
   lora.enableAdapters();
   const opt = new AdamW(model, { lr: 5e-3 });
   await fit(foodText, opt, num('steps'), 'tune-step', 'tune-loss');

@@ -1,7 +1,6 @@
 export * from './config.js';
 export { AdapterDict, ParamDict, WeightOnly } from './containers.js';
-export { Conv1D } from './conv1d.js';
-export { NF4Linear, type NF4Options } from './nf4-linear.js';
+export { NF4Linear, toNf4Linear, type NF4Options } from './nf4-linear.js';
 export { LoraLayer, detach, type AdapterSettings, type AdapterTensors } from './lora-layer.js';
 export { LoraLinear, isLinearLike } from './lora-linear.js';
 export { LoraConv2d } from './lora-conv2d.js';

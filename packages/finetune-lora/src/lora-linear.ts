@@ -5,13 +5,13 @@ import { AdapterDict, ParamDict, WeightOnly } from './containers.js';
 import { doraOutput, rowNorm } from './dora.js';
 import { initLoraPair } from './init.js';
 import { LoraLayer, type AdapterTensors } from './lora-layer.js';
-import { NF4Linear } from './nf4-linear.js';
+import { isQuantizedLinear, requantized } from './quantized-base.js';
 
 type LinearLike = Module & { weight?: Variable; bias?: Variable | null; fanInFanOut?: boolean };
 
-/** Linear, GPT-2 Conv1D (weight [in, out]) and NF4Linear bases are adapted as linear maps. */
+/** Linear, GPT-2 Conv1D (weight [in, out]) and quantized (NF4, int8, …) Linear bases are adapted as linear maps. */
 export function isLinearLike(m: Module): boolean {
-  if (m instanceof Linear || m instanceof NF4Linear) return true;
+  if (m instanceof Linear || isQuantizedLinear(m)) return true;
   const w = (m as LinearLike).weight;
   return (m as LinearLike).fanInFanOut === true && w !== undefined && w.rank === 2;
 }
@@ -32,7 +32,7 @@ export class LoraLinear extends LoraLayer {
   constructor(base: Module, config: { fan_in_fan_out: boolean }) {
     super(base);
     if (!isLinearLike(base)) throw new InvalidArgumentError(`LoraLinear: cannot adapt a ${base.constructor.name}`);
-    if (base instanceof Linear || base instanceof NF4Linear) {
+    if (base instanceof Linear || isQuantizedLinear(base)) {
       this.fanInFanOut = false;
       this.inFeatures = base.inFeatures;
       this.outFeatures = base.outFeatures;
@@ -105,14 +105,18 @@ export class LoraLinear extends LoraLayer {
 
   readWeight(): Tensor {
     const base = this.baseLayer;
-    if (base instanceof NF4Linear) return base.dequantizedWeight();
+    if (isQuantizedLinear(base)) return base.dequantizeWeight();
     const w = (base as LinearLike).weight!;
     return this.fanInFanOut ? tf.transpose(w) : tf.clone(w);
   }
 
   writeWeight(w: Tensor): void {
     const base = this.baseLayer;
-    if (base instanceof NF4Linear) return base.setWeight(w);
+    if (isQuantizedLinear(base)) {
+      // Re-quantize (lossy); setModule re-points this.baseLayer at the new layer.
+      this.setModule('base_layer', requantized(base, w)).dispose();
+      return;
+    }
     const v = (base as LinearLike).weight!;
     tf.tidy(() => v.assign(this.fanInFanOut ? tf.transpose(w) : w));
   }

@@ -5,9 +5,9 @@ import { LoraConv2d } from './lora-conv2d.js';
 import { LoraEmbedding } from './lora-embedding.js';
 import { LoraLayer } from './lora-layer.js';
 import { LoraLinear, isLinearLike } from './lora-linear.js';
-import { NF4Linear } from './nf4-linear.js';
 import { lowRankSvd } from './svd.js';
 import { matchesPattern, resolveTargets, walkModules } from './targets.js';
+import { isQuantizedLinear } from './quantized-base.js';
 
 /** PEFT's prefix of every key in adapter_model.safetensors. */
 export const PEFT_PREFIX = 'base_model.model.';
@@ -160,15 +160,15 @@ export class LoraModel<M extends Module = Module> {
 
   /**
    * Merges the adapters into the base and removes the LoRA layers, returning the plain model.
-   * `dequantize` turns NF4 bases into fp32 Linear layers (an exact merge) instead of re-quantizing.
+   * `dequantize` turns quantized (NF4) bases into fp32 Linear layers (an exact merge) instead of re-quantizing.
    */
   mergeAndUnload(options: { adapterNames?: string[]; dequantize?: boolean } = {}): M {
     const names = options.adapterNames ?? this.active;
     for (const [path, l] of this.loraLayers()) {
-      if (options.dequantize && l.baseLayer instanceof NF4Linear) {
+      if (options.dequantize && isQuantizedLinear(l.baseLayer)) {
         const q = l.baseLayer;
         const lin = new Linear(q.inFeatures, q.outFeatures, { bias: q.bias !== null });
-        const w = q.dequantizedWeight();
+        const w = q.dequantizeWeight();
         lin.weight.assign(w);
         w.dispose();
         if (q.bias && lin.bias) lin.bias.assign(q.bias);
@@ -210,7 +210,7 @@ export class LoraModel<M extends Module = Module> {
   trainableParameters(): { trainable: number; total: number; percent: number } {
     const trainable = this.model.numParameters({ trainableOnly: true });
     let total = this.model.numParameters();
-    for (const [, m] of this.model.namedModules()) if (m instanceof NF4Linear) total += m.inFeatures * m.outFeatures;
+    for (const [, m] of this.model.namedModules()) if (isQuantizedLinear(m)) total += m.inFeatures * m.outFeatures;
     return { trainable, total, percent: (100 * trainable) / total };
   }
 

@@ -1,7 +1,7 @@
 import { tf, type Tensor } from '@nutshell/core';
 import type { Module, Optimizer } from '@nutshell/nn';
 import { LoraLayer } from './lora-layer.js';
-import { NF4Linear } from './nf4-linear.js';
+import { isQuantizedLinear } from './quantized-base.js';
 
 export interface MemoryReport {
   /** Bytes of the base model's weights as stored (fp32 tensors + NF4 codes and scales). */
@@ -38,8 +38,8 @@ export function memoryReport(model: Module, optimizer?: Optimizer): MemoryReport
   }
   for (const [, v] of model.namedParameters()) totalParams += v.size;
   for (const m of model.modules()) {
-    if (m instanceof NF4Linear) {
-      baseBytes += m.weightBytes();
+    if (isQuantizedLinear(m)) {
+      baseBytes += m.packedWeight.storageBytes();
       baseFp32Bytes += 4 * m.inFeatures * m.outFeatures;
       totalParams += m.inFeatures * m.outFeatures;
     }

@@ -75,7 +75,7 @@ export function resolveTargets(model: Module, config: LoraConfig): string[] {
   if (!hits.length) throw new InvalidArgumentError(`LoRA: target_modules ${JSON.stringify(t)} matched no module of the model`);
   const bad = hits.filter(([, m]) => !isAdaptable(m));
   if (bad.length) {
-    throw new InvalidArgumentError(`LoRA: target module(s) ${bad.map(([p, m]) => `'${p}' (${m.constructor.name})`).join(', ')} are not supported; LoRA adapts Linear, GPT-2 Conv1D, NF4Linear, Conv2d and Embedding`);
+    throw new InvalidArgumentError(`LoRA: target module(s) ${bad.map(([p, m]) => `'${p}' (${m.constructor.name})`).join(', ')} are not supported; LoRA adapts Linear, GPT-2 Conv1D, quantized Linear (NF4), Conv2d and Embedding`);
   }
   return hits.map(([p]) => p);
 }

@@ -1,6 +1,9 @@
-import { tf, type Tensor } from '@nutshell/core';
+import { Rng, tf, type Tensor } from '@nutshell/core';
 import { Conv2d, Embedding, Linear, Module, ModuleList } from '@nutshell/nn';
-import { Conv1D } from '@nutshell/finetune-lora';
+import { Conv1D } from '@nutshell/transformer';
+
+/** transformer's GPT-2 Conv1D (weight [in, out], fanInFanOut) with N(0, std) weights from `seed`. */
+const conv1d = (nIn: number, nOut: number, seed: number) => new Conv1D(nIn, nOut, { std: 0.2, rng: new Rng(seed) });
 
 /** Max |a − b| over two tensors (neither disposed). */
 export function maxDiff(a: Tensor, b: Tensor): number {
@@ -12,13 +15,14 @@ class Attn extends Module {
   c_proj: Module;
   constructor(readonly d: number, seed: number) {
     super();
-    this.c_attn = this.registerModule('c_attn', new Conv1D(d, 3 * d, { seed, std: 0.2 }));
-    this.c_proj = this.registerModule('c_proj', new Conv1D(d, d, { seed: seed + 1, std: 0.2 }));
+    this.c_attn = this.registerModule('c_attn', conv1d(d, 3 * d, seed));
+    this.c_proj = this.registerModule('c_proj', conv1d(d, d, seed + 1));
   }
   forward(h: Tensor): Tensor {
     return tf.tidy(() => {
-      const a = tf.slice(this.getModule('c_attn').forward(h) as Tensor, [0, 0, 0], [-1, -1, this.d]);
-      return this.getModule('c_proj').forward(tf.tanh(a)) as Tensor;
+      // Called through fields, as GPT's blocks do: LoRA injection (nn's setModule) re-points them.
+      const a = tf.slice(this.c_attn.forward(h) as Tensor, [0, 0, 0], [-1, -1, this.d]);
+      return this.c_proj.forward(tf.tanh(a)) as Tensor;
     });
   }
 }
@@ -26,8 +30,8 @@ class Attn extends Module {
 class Mlp extends Module {
   constructor(d: number, seed: number) {
     super();
-    this.registerModule('c_fc', new Conv1D(d, 4 * d, { seed, std: 0.2 }));
-    this.registerModule('c_proj', new Conv1D(4 * d, d, { seed: seed + 1, std: 0.2 }));
+    this.registerModule('c_fc', conv1d(d, 4 * d, seed));
+    this.registerModule('c_proj', conv1d(4 * d, d, seed + 1));
   }
   forward(h: Tensor): Tensor {
     return tf.tidy(() => this.getModule('c_proj').forward(tf.tanh(this.getModule('c_fc').forward(h) as Tensor)) as Tensor);

@@ -133,13 +133,18 @@ describe('QLoRA', () => {
     expect(mlp.getModule('0.base_layer')).toBeInstanceOf(NF4Linear);
     const mem = memoryReport(mlp);
     const q = mlp.getModule('0.base_layer') as NF4Linear;
-    expect(q.weightBytes() / (4 * d * d)).toBeLessThan(0.15);
+    expect(q.packedWeight.info).toMatchObject({ scheme: 'nf4', groupSize: 64, doubleQuant: true });
+    expect(q.packedWeight.storageBytes() / (4 * d * d)).toBeLessThan(0.15);
     expect(mem.baseBytes).toBeLessThan(mem.baseFp32Bytes * 0.2);
     const quantBase = lora.withAdaptersDisabled(() => mlp.forward(x));
     const quantErr = maxDiff(quantBase, fp32) / tf.max(tf.abs(fp32)).dataSync()[0]!;
     expect(quantErr).toBeLessThan(0.3);
     const y = lora.forward(x);
-    lora.merge(); // re-quantizes W + ΔW into NF4
+    lora.merge(); // re-quantizes W + ΔW into a new NF4 layer
+    const layer0 = lora.loraLayers().find(([p]) => p === '0')![1];
+    expect(layer0.baseLayer).toBeInstanceOf(NF4Linear);
+    expect(layer0.baseLayer).not.toBe(q);
+    expect(layer0.baseLayer).toBe(mlp.getModule('0.base_layer')); // setModule re-pointed the field
     const ym = lora.forward(x);
     const scale = tf.max(tf.abs(y)).dataSync()[0]!;
     const mergeErr4 = maxDiff(ym, y) / scale;
