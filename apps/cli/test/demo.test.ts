@@ -14,11 +14,11 @@ interface DemoRun {
   losses: { step: number; loss: number }[];
 }
 
-describe('nutshell demo', () => {
+describe('nutshell demo backends', () => {
   it('--json --steps 20 trains on every available backend with decreasing, agreeing losses', async () => {
     const out = mkdtempSync(join(tmpdir(), 'nutshell-demo-'));
     try {
-      const r = await runCli(['demo', '--json', '--steps', '20', '--points', '128', '--size', '64', '--seed', '7', '--out', out]);
+      const r = await runCli(['demo', 'backends', '--json', '--steps', '20', '--points', '128', '--size', '64', '--seed', '7', '--out', out]);
       expect(r.code, r.stderr).toBe(0);
       const result = JSON.parse(r.stdout);
       expect(result.steps).toBe(20);
@@ -57,7 +57,7 @@ describe('nutshell demo', () => {
 
   it('the same seed gives the same losses; a different seed different ones', async () => {
     const run = async (seed: string) => {
-      const r = await runCli(['demo', '--json', '--backends', 'cpu', '--steps', '5', '--points', '64', '--size', '32', '--seed', seed]);
+      const r = await runCli(['demo', 'backends', '--json', '--backends', 'cpu', '--steps', '5', '--points', '64', '--size', '32', '--seed', seed]);
       expect(r.code, r.stderr).toBe(0);
       return (JSON.parse(r.stdout).backends as DemoRun[])[0]!.losses;
     };
@@ -67,7 +67,7 @@ describe('nutshell demo', () => {
   });
 
   it('with enough steps the MLP learns the spirals', async () => {
-    const r = await runCli(['demo', '--json', '--backends', 'cpu', '--steps', '150', '--size', '32']);
+    const r = await runCli(['demo', 'backends', '--json', '--backends', 'cpu', '--steps', '150', '--size', '32']);
     expect(r.code, r.stderr).toBe(0);
     const [cpu] = JSON.parse(r.stdout).backends as DemoRun[];
     expect(cpu!.accuracy).toBeGreaterThan(0.9);
