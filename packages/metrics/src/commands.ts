@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type CommandInput, type CommandSpec } from '@nutshell/core';
+import { EXTRA_OPTIONS, EXTRA_SUBCOMMANDS, runExtra } from './commands-extra.js';
 import { fid } from './image/fid.js';
 import { kid } from './image/kid.js';
 import { precisionRecall } from './image/prdc.js';
@@ -13,7 +14,7 @@ import { BLEU_TOKENIZERS, type BleuTokenizerName } from './text/tokenizers.js';
 
 type Options = CommandInput['options'];
 
-const SUBCOMMANDS = ['bleu', 'chrf', 'rouge', 'fid', 'kid', 'precision-recall', 'perplexity'] as const;
+const SUBCOMMANDS = ['bleu', 'chrf', 'rouge', 'fid', 'kid', 'precision-recall', 'perplexity', ...EXTRA_SUBCOMMANDS] as const;
 
 function str(options: Options, name: string): string | undefined {
   const v = options[name];
@@ -198,7 +199,7 @@ async function runPerplexity(input: CommandInput) {
 
 /** `nutshell metrics <bleu|chrf|rouge|fid|kid|precision-recall|perplexity> …` */
 export const metricsCommand: CommandSpec = {
-  summary: 'score text (BLEU, chrF, ROUGE), feature sets (FID, KID, precision/recall) and log-probabilities (perplexity)',
+  summary: 'score text (BLEU, chrF, ROUGE, diversity), feature sets and MNIST images (FID, KID, precision/recall, SWD, MMD), distributions, rater agreement, pairwise preferences and perplexity',
   description:
     'BLEU and chrF follow sacreBLEU (signature included), ROUGE follows rouge-score, FID/KID run in float64. ' +
     'Text files are line-aligned; feature files are N×d .npy or safetensors matrices.',
@@ -227,6 +228,7 @@ export const metricsCommand: CommandSpec = {
     { name: 'subset-size', type: 'number', description: 'kid: samples per subset (default 1000)' },
     { name: 'k', type: 'number', description: 'precision-recall: neighbourhood size (default 5)' },
     { name: 'logprobs', type: 'string', description: 'perplexity: JSON {"token_logprobs": [[...]], "mask"?: [[...]]}' },
+    ...EXTRA_OPTIONS,
   ],
   async run(input) {
     const sub = input.args[0];
@@ -246,6 +248,7 @@ export const metricsCommand: CommandSpec = {
       case 'perplexity':
         return runPerplexity(input);
       default:
+        if ((EXTRA_SUBCOMMANDS as readonly string[]).includes(sub ?? '')) return runExtra(sub!, input);
         throw new InvalidArgumentError(`metrics: unknown metric ${JSON.stringify(sub)}; choose one of ${SUBCOMMANDS.join(', ')}`);
     }
   },

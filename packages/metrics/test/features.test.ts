@@ -15,6 +15,9 @@ describe('FID / KID / PRDC against numpy, scipy and pytorch-fid formulas', () =>
       expect(rel(auto, c.pytorch_fid)).toBeLessThan(1e-6);
       expect(rel(fid(c.a, c.b, { method: 'eigen' }).value, c.exact)).toBeLessThan(1e-9);
       expect(rel(fid(c.a, c.b, { method: 'gram' }).value, c.exact)).toBeLessThan(1e-9);
+      // Pivoted Cholesky also on singular covariances (N ≤ d).
+      expect(rel(fid(c.a, c.b, { method: 'cholesky' }).value, c.exact)).toBeLessThan(1e-9);
+      expect(rel(fid(c.a, c.b, { method: 'cholesky', offset: 1e-6 }).value, fid(c.a, c.b, { method: 'eigen', offset: 1e-6 }).value)).toBeLessThan(1e-9);
     });
     it(`KID ${c.name} with subsets covering the sets`, () => {
       // KID uses equal-size subsets; with subsets as large as the sets every subset is the whole data.

@@ -85,4 +85,48 @@ describe('metrics plugin', () => {
     expect(r.result['perplexity'] as number).toBeCloseTo(Math.sqrt(8), 12);
     expect(r.result['token_count']).toBe(2);
   });
+
+  it('metrics distinct, self-bleu, exact-match, kl, js on files', async () => {
+    const hyp = file('div.txt', 'the cat sat\nthe cat ran\n');
+    const d = await run(['distinct'], { hyp });
+    expect(d.result['distinct_1']).toBeCloseTo(4 / 6, 12);
+    expect(d.result['distinct_2']).toBeCloseTo(3 / 4, 12);
+    expect((await run(['self-bleu'], { hyp })).result['self_bleu']).toBeGreaterThan(0);
+    const em = await run(['exact-match'], { hyp: file('em-h.txt', 'The Cat\nno\n'), ref: file('em-r.txt', 'cat\nyes\n'), normalize: 'squad' });
+    expect(em.result['exact_match']).toBe(0.5);
+    const p = file('p.json', '[0.1, 0.4, 0.5, 0.0]');
+    const q = file('q.json', '[0.2, 0.3, 0.25, 0.25]');
+    expect((await run(['kl'], { p, q })).result['kl']).toBeCloseTo(0.3923317012046905, 12);
+    expect((await run(['kl'], { p: q, q: p })).result['kl']).toBe('Infinity');
+    expect((await run(['js'], { p, q })).result['js']).toBeCloseTo(0.1199594055600035, 12);
+  });
+
+  it('metrics kappa, krippendorff and pairwise', async () => {
+    const two = file('k2.json', JSON.stringify([[0, 1, 2, 2, 1, 0, 2, 1, 1, 0, 2, 2, 1, 0, 0, 1], [0, 2, 2, 1, 1, 0, 2, 1, 0, 0, 2, 1, 1, 1, 0, 1]]));
+    expect((await run(['kappa'], { ratings: two, weights: 'quadratic' })).result['kappa']).toBeCloseTo(0.736842105263158, 12);
+    const kc = file('kc.json', JSON.stringify([[1, 2, 3, 3, 2, 1, 4, 1, 2, null, null, null], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, null, 3], [null, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, null], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, null]]));
+    expect((await run(['krippendorff'], { ratings: kc })).result['alpha']).toBeCloseTo(0.743, 3);
+    await expect(run(['kappa'], { ratings: kc })).rejects.toThrow(InvalidArgumentError);
+    const outcomes = file('o.jsonl', ['{"a":"x","b":"y","winner":"a"}', '{"a":"x","b":"y","winner":"a"}', '{"a":"y","b":"x","winner":"a"}', '{"a":"x","b":"y","winner":"tie"}'].join('\n'));
+    const pw = await run(['pairwise'], { outcomes });
+    const rates = pw.result['win_rates'] as Record<string, { winRate: number }>;
+    expect(rates['x']!.winRate).toBeCloseTo(2.5 / 4, 12);
+    expect(pw.result['bradley_terry']).toHaveProperty('strengths');
+  });
+
+  it('metrics mmd and swd on feature files; mnist-fid on N×784 images', async () => {
+    const rows = (shift: number, n: number, d: number) => Float64Array.from({ length: n * d }, (_, k) => Math.sin(Math.floor(k / d) * 1.3 + (k % d) * 0.7) + shift);
+    const a = file('ma.npy', encodeNpy(rows(0, 12, 3), [12, 3]));
+    const b = file('mb.npy', encodeNpy(rows(3, 12, 3), [12, 3]));
+    expect((await run(['mmd'], { a, b, sigma: 1 })).result['mmd']).toBeGreaterThan(0);
+    expect((await run(['swd'], { a, b })).result['swd']).toBeGreaterThan(0);
+    const img = (k: number) => Float32Array.from({ length: 4 * 784 }, (_, j) => ((Math.floor(j / 784) * 31 + j * k) % 17) / 16);
+    const ia = file('ia.npy', encodeNpy(img(3), [4, 784]));
+    const ib = file('ib.npy', encodeNpy(img(5), [4, 784]));
+    const r = await run(['mnist-fid'], { a: ia, b: ib });
+    expect(r.result['fid']).toBeGreaterThan(0);
+    expect(r.result['extractor']).toBe('mnist-features');
+    expect((await run(['mnist-is'], { a: ia })).result['is']).toBeGreaterThanOrEqual(1);
+  });
 });
+

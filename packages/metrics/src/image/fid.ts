@@ -1,4 +1,5 @@
 import { InvalidArgumentError, ShapeError, type MetricResult } from '@nutshell/core';
+import { pivotedCholesky } from '../linalg/cholesky.js';
 import { eigh, sqrtPsd, sumSqrtEigenvalues, traceSqrtPsd } from '../linalg/eigh.js';
 import { centered, colMeans, covariance, matmul, sameCols, toMatrix, trace, type Matrix, type MatrixLike } from '../linalg/matrix.js';
 
@@ -9,8 +10,12 @@ export interface FidOptions {
    * singular covariances); use it only to reproduce numbers made with that offset.
    */
   offset?: number;
-  /** 'auto' (default): 'gram' when a set has no more samples than dimensions, else 'eigen'. */
-  method?: 'auto' | 'eigen' | 'gram';
+  /**
+   * How tr √(Σ1 Σ2) is computed. 'auto' (default): 'gram' when a set has no more samples than
+   * dimensions, else 'cholesky'. All three give the same value to ~1e-10 relative; 'cholesky' needs
+   * no eigenvectors and is several times faster than 'eigen' for d in the thousands.
+   */
+  method?: 'auto' | 'eigen' | 'cholesky' | 'gram';
 }
 
 /** Gaussian statistics of a feature set (pytorch-fid's mu and sigma). */
@@ -52,8 +57,56 @@ function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number): number
   return traceSqrtPsd(m, d);
 }
 
+/**
+ * tr √(Σ1 Σ2) via a pivoted Cholesky factor P Σ1 Pᵀ = Uᵀ U (rank r): Σ1 Σ2 has the nonzero
+ * eigenvalues of the r×r symmetric PSD matrix U (P Σ2 Pᵀ) Uᵀ, so only eigenvalues are needed. Four
+ * rows at a time share each row read of the d×d operand (the products are memory-bound in JS).
+ */
+function traceSqrtProductCholesky(s1: Float64Array, s2: Float64Array, d: number): number {
+  const { u, perm, rank: r } = pivotedCholesky(s1, d);
+  if (r === 0) return 0;
+  const s2p = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    const src = perm[i]! * d;
+    for (let j = 0; j < d; j++) s2p[i * d + j] = s2[src + perm[j]!]!;
+  }
+  // T = U_r · S2p (r×d); row i of U is zero before column i.
+  const t = new Float64Array(r * d);
+  for (let i0 = 0; i0 < r; i0 += 4) {
+    const i1 = Math.min(i0 + 4, r);
+    for (let p = i0; p < d; p++) {
+      const sp = p * d;
+      for (let i = i0; i < i1; i++) {
+        const uip = u[i * d + p]!;
+        if (uip === 0) continue;
+        const ti = i * d;
+        for (let j = 0; j < d; j++) t[ti + j]! += uip * s2p[sp + j]!;
+      }
+    }
+  }
+  // M = T · U_rᵀ (r×r, symmetric): M[i][j] = Σ_{p ≥ j} T[i][p] U[j][p], upper triangle then mirrored.
+  const m = new Float64Array(r * r);
+  for (let j = 0; j < r; j++) {
+    const uj = j * d;
+    for (let i = 0; i <= j; i++) {
+      const ti = i * d;
+      let a0 = 0;
+      let a1 = 0;
+      let p = j;
+      for (; p + 1 < d; p += 2) {
+        a0 += t[ti + p]! * u[uj + p]!;
+        a1 += t[ti + p + 1]! * u[uj + p + 1]!;
+      }
+      if (p < d) a0 += t[ti + p]! * u[uj + p]!;
+      m[i * r + j] = a0 + a1;
+      m[j * r + i] = a0 + a1;
+    }
+  }
+  return traceSqrtPsd(m, r);
+}
+
 /** Fréchet distance between two Gaussians (the FID formula). */
-export function frechetDistance(a: GaussianStats, b: GaussianStats, options: Pick<FidOptions, 'offset'> = {}): number {
+export function frechetDistance(a: GaussianStats, b: GaussianStats, options: Pick<FidOptions, 'offset'> & { method?: 'eigen' | 'cholesky' } = {}): number {
   if (a.dim !== b.dim) throw new ShapeError(`fid: feature dimensions differ: ${a.dim} vs ${b.dim}`);
   const d = a.dim;
   let s1 = a.sigma;
@@ -67,7 +120,8 @@ export function frechetDistance(a: GaussianStats, b: GaussianStats, options: Pic
       s2[i * d + i]! += options.offset;
     }
   }
-  return meanTerm(a.mu, b.mu) + trace(s1, d) + trace(s2, d) - 2 * traceSqrtProduct(s1, s2, d);
+  const tr = options.method === 'eigen' ? traceSqrtProduct(s1, s2, d) : traceSqrtProductCholesky(s1, s2, d);
+  return meanTerm(a.mu, b.mu) + trace(s1, d) + trace(s2, d) - 2 * tr;
 }
 
 /**
@@ -134,16 +188,17 @@ export function fid(a: MatrixLike, b: MatrixLike, options: FidOptions = {}): Met
   const y = toMatrix('fid: b', b, 2);
   sameCols(x, y, 'fid');
   const method = options.method ?? 'auto';
-  if (!['auto', 'eigen', 'gram'].includes(method)) throw new InvalidArgumentError(`fid: method must be auto, eigen or gram, got ${JSON.stringify(method)}`);
+  if (!['auto', 'eigen', 'cholesky', 'gram'].includes(method)) throw new InvalidArgumentError(`fid: method must be auto, eigen, cholesky or gram, got ${JSON.stringify(method)}`);
   const useGram = !options.offset && (method === 'gram' || (method === 'auto' && Math.min(x.rows, y.rows) <= x.cols));
+  const dense = method === 'eigen' ? 'eigen' : 'cholesky';
   const value = useGram
     ? fidGram(x, y)
-    : frechetDistance({ mu: colMeans(x), sigma: covariance(x), dim: x.cols }, { mu: colMeans(y), sigma: covariance(y), dim: y.cols }, options);
+    : frechetDistance({ mu: colMeans(x), sigma: covariance(x), dim: x.cols }, { mu: colMeans(y), sigma: covariance(y), dim: y.cols }, { offset: options.offset, method: dense });
   return {
     name: 'fid',
     value: Math.max(value, 0),
     higherIsBetter: false,
-    signature: `fid|float64|${useGram ? 'gram' : 'eigen'}${options.offset ? `|offset:${options.offset}` : ''}`,
-    details: { n_a: x.rows, n_b: y.rows, dim: x.cols, method: useGram ? 'gram' : 'eigen', raw: value },
+    signature: `fid|float64|${useGram ? 'gram' : dense}${options.offset ? `|offset:${options.offset}` : ''}`,
+    details: { n_a: x.rows, n_b: y.rows, dim: x.cols, method: useGram ? 'gram' : dense, raw: value },
   };
 }

@@ -13,9 +13,11 @@ export function eigh(a: Float64Array, n: number, options: { vectors?: boolean } 
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: wantVectors ? V : undefined };
-  tred2(V, d, e, n);
-  // tql2 rotates columns of V; work on its transpose so each rotation touches two contiguous rows.
-  const Vt = transpose(V, n);
+  // tred2 works on the transpose W = Vᵀ of JAMA's array (A is symmetric, so W starts as A): its
+  // O(n³) loops then walk rows, not columns, which matters for cache once n is in the thousands.
+  // tql2 rotates columns of V, i.e. rows of W, so W goes to it as it is.
+  tred2(V, d, e, n, wantVectors);
+  const Vt = V;
   tql2(Vt, d, e, n, wantVectors);
   // Sort ascending.
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[x]! - d[y]!);
@@ -26,14 +28,8 @@ export function eigh(a: Float64Array, n: number, options: { vectors?: boolean } 
   return { values, vectors };
 }
 
-function transpose(a: Float64Array, n: number): Float64Array {
-  const t = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j]!;
-  return t;
-}
-
-function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j]!;
+function tred2(W: Float64Array, d: Float64Array, e: Float64Array, n: number, wantVectors = true): void {
+  for (let j = 0; j < n; j++) d[j] = W[j * n + (n - 1)]!;
   for (let i = n - 1; i > 0; i--) {
     let scale = 0;
     let h = 0;
@@ -41,9 +37,9 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
     if (scale === 0) {
       e[i] = d[i - 1]!;
       for (let j = 0; j < i; j++) {
-        d[j] = V[(i - 1) * n + j]!;
-        V[i * n + j] = 0;
-        V[j * n + i] = 0;
+        d[j] = W[j * n + (i - 1)]!;
+        W[j * n + i] = 0;
+        W[i * n + j] = 0;
       }
     } else {
       for (let k = 0; k < i; k++) {
@@ -59,11 +55,11 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
       for (let j = 0; j < i; j++) e[j] = 0;
       for (let j = 0; j < i; j++) {
         f = d[j]!;
-        V[j * n + i] = f;
-        g = e[j]! + V[j * n + j]! * f;
+        W[i * n + j] = f;
+        g = e[j]! + W[j * n + j]! * f;
         for (let k = j + 1; k <= i - 1; k++) {
-          g += V[k * n + j]! * d[k]!;
-          e[k]! += V[k * n + j]! * f;
+          g += W[j * n + k]! * d[k]!;
+          e[k]! += W[j * n + k]! * f;
         }
         e[j] = g;
       }
@@ -77,33 +73,39 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
       for (let j = 0; j < i; j++) {
         f = d[j]!;
         g = e[j]!;
-        for (let k = j; k <= i - 1; k++) V[k * n + j]! -= f * e[k]! + g * d[k]!;
-        d[j] = V[(i - 1) * n + j]!;
-        V[i * n + j] = 0;
+        for (let k = j; k <= i - 1; k++) W[j * n + k]! -= f * e[k]! + g * d[k]!;
+        d[j] = W[j * n + (i - 1)]!;
+        W[j * n + i] = 0;
       }
     }
     d[i] = h;
   }
+  if (!wantVectors) {
+    // Eigenvalues only: the tridiagonal's diagonal sits on W's diagonal; skip the O(n³) accumulation.
+    for (let j = 0; j < n; j++) d[j] = W[j * n + j]!;
+    e[0] = 0;
+    return;
+  }
   // Accumulate the transformations.
   for (let i = 0; i < n - 1; i++) {
-    V[(n - 1) * n + i] = V[i * n + i]!;
-    V[i * n + i] = 1;
+    W[i * n + (n - 1)] = W[i * n + i]!;
+    W[i * n + i] = 1;
     const h = d[i + 1]!;
     if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = V[k * n + i + 1]! / h;
+      for (let k = 0; k <= i; k++) d[k] = W[(i + 1) * n + k]! / h;
       for (let j = 0; j <= i; j++) {
         let g = 0;
-        for (let k = 0; k <= i; k++) g += V[k * n + i + 1]! * V[k * n + j]!;
-        for (let k = 0; k <= i; k++) V[k * n + j]! -= g * d[k]!;
+        for (let k = 0; k <= i; k++) g += W[(i + 1) * n + k]! * W[j * n + k]!;
+        for (let k = 0; k <= i; k++) W[j * n + k]! -= g * d[k]!;
       }
     }
-    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+    for (let k = 0; k <= i; k++) W[(i + 1) * n + k] = 0;
   }
   for (let j = 0; j < n; j++) {
-    d[j] = V[(n - 1) * n + j]!;
-    V[(n - 1) * n + j] = 0;
+    d[j] = W[j * n + (n - 1)]!;
+    W[j * n + (n - 1)] = 0;
   }
-  V[(n - 1) * n + n - 1] = 1;
+  W[(n - 1) * n + (n - 1)] = 1;
   e[0] = 0;
 }
 

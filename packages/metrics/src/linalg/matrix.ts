@@ -86,18 +86,37 @@ export function centered(m: Matrix, mu = colMeans(m)): Matrix {
   return { rows: m.rows, cols: m.cols, data };
 }
 
-/** Sample covariance (ddof = 1, like numpy.cov(rowvar=False)) of the rows; symmetric d×d. */
+/**
+ * Sample covariance (ddof = 1, like numpy.cov(rowvar=False)) of the rows; symmetric d×d. Samples go
+ * in chunks of 64, transposed so each entry of the upper triangle is one contiguous dot product per
+ * chunk: the d×d accumulator is swept N/64 times instead of N times (the cache-bound part for d = 2048).
+ */
 export function covariance(m: Matrix, mu = colMeans(m)): Float64Array {
   const d = m.cols;
-  const c = centered(m, mu);
   const cov = new Float64Array(d * d);
-  for (let s = 0; s < c.rows; s++) {
-    const o = s * d;
+  const B = 64;
+  const t = new Float64Array(d * B);
+  for (let s0 = 0; s0 < m.rows; s0 += B) {
+    const b = Math.min(B, m.rows - s0);
+    for (let s = 0; s < b; s++) {
+      const o = (s0 + s) * d;
+      for (let i = 0; i < d; i++) t[i * B + s] = m.data[o + i]! - mu[i]!;
+    }
     for (let i = 0; i < d; i++) {
-      const xi = c.data[o + i]!;
-      if (xi === 0) continue;
+      const ti = i * B;
       const ri = i * d;
-      for (let j = i; j < d; j++) cov[ri + j]! += xi * c.data[o + j]!;
+      for (let j = i; j < d; j++) {
+        const tj = j * B;
+        let a0 = 0;
+        let a1 = 0;
+        let s = 0;
+        for (; s + 1 < b; s += 2) {
+          a0 += t[ti + s]! * t[tj + s]!;
+          a1 += t[ti + s + 1]! * t[tj + s + 1]!;
+        }
+        if (s < b) a0 += t[ti + s]! * t[tj + s]!;
+        cov[ri + j]! += a0 + a1;
+      }
     }
   }
   const norm = 1 / (m.rows - 1);
