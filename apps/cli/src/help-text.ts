@@ -36,7 +36,9 @@ export function commandHelp(name: string, spec: CommandSpec, owner: string | und
     for (const a of args) lines.push(`  ${argName(a).padEnd(width)}  ${a.description}${a.required ? '' : ' (optional)'}`);
   }
   if (options.length) lines.push('', 'Options:', ...optionLines(options));
-  lines.push('', 'Global options:', ...optionLines(GLOBAL_OPTIONS));
+  // A command's own option of the same name replaces the global one when parsing; list it once.
+  const globals = GLOBAL_OPTIONS.filter((g) => !options.some((o) => o.name === g.name));
+  lines.push('', 'Global options:', ...optionLines(globals));
   if (owner) lines.push('', `Provided by plugin ${owner}.`);
   return lines;
 }
