@@ -36,3 +36,4 @@ export * from './report.js';
 export * from './model/quantize-file.js';
 export * from './export/gpt2-gguf.js';
 export { quantizeCommand, exportCommand } from './cli/commands.js';
+export * from './model/fan-in-fan-out.js';

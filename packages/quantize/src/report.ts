@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from '@nutshell/core';
+import { InvalidArgumentError, tf } from '@nutshell/core';
 import { Conv2d, Embedding, Linear, Module } from '@nutshell/nn';
 import { isQuantizedModule } from './model/modules.js';
+import { isFanInFanOutLayer } from './model/fan-in-fan-out.js';
 
 export interface LayerSize {
   name: string;
@@ -13,7 +14,7 @@ export interface LayerSize {
 
 export interface SizeReport {
   layers: LayerSize[];
-  /** Weights of Linear / Conv2d / Embedding layers (float or packed), exact bytes. */
+  /** Weights of Linear / Conv2d / Embedding / fan-in-fan-out (Conv1D) layers (float or packed), exact bytes. */
   weightBytes: number;
   /** Those weights' bytes in float32. */
   fp32WeightBytes: number;
@@ -39,7 +40,7 @@ export function sizeReport(model: Module): SizeReport {
       params = m.packedWeight.size;
       bytes = m.packedWeight.storageBytes();
       format = m.packedWeight.scheme;
-    } else if (m instanceof Linear || m instanceof Conv2d || m instanceof Embedding) {
+    } else if (m instanceof Linear || m instanceof Conv2d || m instanceof Embedding || isFanInFanOutLayer(m)) {
       params = m.weight.size;
       bytes = 4 * params;
       format = 'float32';
@@ -110,7 +111,9 @@ export function layerErrors(original: Module, quantized: Module): (TensorError &
     }
     const w = (ref as Linear).weight;
     if (!w || w.size !== m.packedWeight.size) continue;
-    out.push({ name, format: m.packedWeight.scheme, ...tensorError(w.dataSync(), m.packedWeight.dequantizeRange()) });
+    // A Conv1D's float weight is [in, out]; the packed one is [out, in].
+    const ref32 = isFanInFanOutLayer(ref) ? tf.tidy(() => tf.transpose(w).dataSync() as Float32Array) : w.dataSync();
+    out.push({ name, format: m.packedWeight.scheme, ...tensorError(ref32, m.packedWeight.dequantizeRange()) });
   }
   return out;
 }

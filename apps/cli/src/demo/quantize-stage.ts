@@ -1,8 +1,8 @@
 import type { TextTokenizer } from '@nutshell/core';
-import { QuantizedLinear, replaceModule, saveQuantizedModel, sizeReport, type WeightQuantConfig } from '@nutshell/quantize';
-import type { Conv1D, GPT } from '@nutshell/transformer';
+import { quantizeModel, saveQuantizedModel, sizeReport, type LayerQuantSpec } from '@nutshell/quantize';
+import type { GPT } from '@nutshell/transformer';
 import { createProgress } from '../progress.js';
-import { cloneGpt, conv1dPaths, conv1dWeightOutIn } from './gpt-surgery.js';
+import { cloneGpt } from './gpt-surgery.js';
 import { linePerplexity } from './text-eval.js';
 
 export interface QuantVariant {
@@ -35,18 +35,12 @@ export async function quantizeGpt(
   const variants: QuantVariant[] = [{ scheme: 'fp32', bytes: fpBytes, weightBits: 32, perplexity: fp.perplexity, perplexityChange: 0, fileBytes: 0, layers: 0 }];
   progress.update(1, { scheme: 'fp32' });
   const files = {} as Record<'int8' | 'nf4', Uint8Array>;
-  const schemes: [WeightQuantConfig, 'int8' | 'nf4'][] = [[{ scheme: 'int8' }, 'int8'], [{ scheme: 'nf4', groupSize: 64, doubleQuant: true }, 'nf4']];
-  for (const [config, name] of schemes) {
+  const schemes: [LayerQuantSpec, 'int8' | 'nf4'][] = [[{ scheme: 'int8' }, 'int8'], [{ scheme: 'nf4', groupSize: 64, doubleQuant: true }, 'nf4']];
+  for (const [spec, name] of schemes) {
     const q = cloneGpt(model);
-    const paths = conv1dPaths(q);
-    for (const path of paths) {
-      const conv = q.getModule(path) as Conv1D;
-      const w = conv1dWeightOutIn(conv);
-      const layer = QuantizedLinear.fromWeight(w, conv.bias, config);
-      w.dispose();
-      replaceModule(q, path, layer);
-      conv.dispose();
-    }
+    // quantizeModel takes the Conv1D projections as linear layers (fanInFanOut); the default recipe
+    // leaves embeddings (and the tied head, which is no Linear) in float32.
+    const { replaced } = quantizeModel(q, { default: spec });
     q.eval();
     const rep = sizeReport(q);
     const ppl = await linePerplexity(q, tokenizer, evalLines);
@@ -58,7 +52,7 @@ export async function quantizeGpt(
       perplexity: ppl.perplexity,
       perplexityChange: ppl.perplexity / fp.perplexity - 1,
       fileBytes: files[name].length,
-      layers: paths.length,
+      layers: replaced.length,
     });
     q.dispose();
     progress.update(variants.length, { scheme: name, ppl: ppl.perplexity });

@@ -41,6 +41,11 @@ function quantizeInput(x: Tensor, act: ActivationQuant): Tensor {
 
 export interface QuantizedLinearOptions {
   activation?: ActivationQuant;
+  /**
+   * The layer replaced a fan-in-fan-out layer (GPT-2 Conv1D, weight [in, out]). The packed weight is
+   * still [out, in]; the flag is recorded when saving so the float weight can be restored as [in, out].
+   */
+  fromFanInFanOut?: boolean;
 }
 
 /**
@@ -51,6 +56,9 @@ export interface QuantizedLinearOptions {
 export class QuantizedLinear extends Module implements QuantizedModule {
   readonly bias: tf.Variable | null;
   readonly activation: ActivationQuant;
+  /** Replaced a layer whose float weight was stored [in, out] (see QuantizedLinearOptions). */
+  // Not named `fanInFanOut`: the packed weight is [out, in], and adapters key off that flag.
+  readonly fromFanInFanOut: boolean;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -66,6 +74,7 @@ export class QuantizedLinear extends Module implements QuantizedModule {
     if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) throw new InvalidArgumentError(`QuantizedLinear: bias must have shape [${outFeatures}], got [${bias.shape.join(', ')}]`);
     this.bias = bias ? this.registerParameter('bias', tf.clone(bias)) : null;
     this.activation = checkActivation(options.activation);
+    this.fromFanInFanOut = options.fromFanInFanOut === true;
   }
 
   /** Quantizes a float weight [out, in] (tensor) with an optional bias [out] (both copied). */

@@ -3,6 +3,7 @@ import { Conv2d, Embedding, Linear, Module } from '@nutshell/nn';
 import { QuantizedConv2d, QuantizedEmbedding, QuantizedLinear, type ActivationQuant } from './modules.js';
 import { RecipeError, normalizeRecipe, specFor, unmatchedExactNames, type LayerKind, type LayerQuantSpec, type RecipeInput } from './recipe.js';
 import type { WeightQuantConfig } from './packed-weight.js';
+import { fanInFanOutWeightOutIn, isFanInFanOutLayer } from './fan-in-fan-out.js';
 
 /** One layer quantizeModel replaced. */
 export interface ReplacedLayer {
@@ -24,6 +25,8 @@ export function layerKind(m: Module): LayerKind | null {
   if (m instanceof Linear) return 'linear';
   if (m instanceof Conv2d) return 'conv2d';
   if (m instanceof Embedding) return 'embedding';
+  // GPT-2 Conv1D and the like: a linear layer with its weight stored [in, out].
+  if (isFanInFanOutLayer(m)) return 'linear';
   return null;
 }
 
@@ -58,6 +61,15 @@ export function quantizeLayer(m: Module, spec: LayerQuantSpec, activation: Activ
   if (m instanceof Embedding) {
     if (activation.mode !== 'none') throw new RecipeError('embeddings have integer inputs; activation quantization does not apply');
     return QuantizedEmbedding.fromEmbedding(m, config);
+  }
+  if (isFanInFanOutLayer(m)) {
+    // Packed as [out, in] like any QuantizedLinear; the layer remembers its source layout for export.
+    const w = fanInFanOutWeightOutIn(m);
+    try {
+      return QuantizedLinear.fromWeight(w, m.bias ?? null, config, { activation, fromFanInFanOut: true });
+    } finally {
+      w.dispose();
+    }
   }
   throw new InvalidArgumentError(`cannot quantize a ${m.constructor.name}`);
 }

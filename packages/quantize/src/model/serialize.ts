@@ -1,9 +1,10 @@
-import { FormatError, InvalidArgumentError, parseSafetensors, rawToTensor, rawTensor, saveSafetensors, tensor, type RawTensor, type Tensor } from '@nutshell/core';
+import { FormatError, InvalidArgumentError, parseSafetensors, tf, rawToTensor, rawTensor, saveSafetensors, tensor, type RawTensor, type Tensor } from '@nutshell/core';
 import { Conv2d, Embedding, Linear, Module } from '@nutshell/nn';
 import { PackedWeight, WEIGHT_SCHEMES, type PackedWeightInfo } from './packed-weight.js';
 import { QuantizedConv2d, QuantizedEmbedding, QuantizedLinear, convGeometry, isQuantizedModule, type ActivationQuant } from './modules.js';
 import type { LayerKind } from './recipe.js';
 import { replaceModule } from './quantize-model.js';
+import { isFanInFanOutLayer } from './fan-in-fan-out.js';
 
 /** safetensors `__metadata__` key holding the quantization description (JSON). */
 export const QUANT_METADATA_KEY = 'nutshell.quantization';
@@ -13,6 +14,11 @@ export const QUANT_FORMAT_VERSION = 1;
 export interface QuantizedTensorEntry extends PackedWeightInfo {
   layer?: LayerKind;
   activation?: ActivationQuant['mode'];
+  /**
+   * The float layer stored its weight [in, out] (GPT-2 Conv1D). The packed codes and `shape` are
+   * still [out, in], i.e. the transpose of the original `K`; dequantizeSafetensors transposes back.
+   */
+  fan_in_fan_out?: boolean;
 }
 
 export interface QuantizationMetadata {
@@ -65,6 +71,7 @@ function checkEntry(key: string, e: unknown): QuantizedTensorEntry {
   if (!Array.isArray(x.shape) || x.shape.length === 0 || x.shape.some((d) => !Number.isInteger(d) || d < 1)) throw bad('bad shape');
   if (!Number.isInteger(x.groupSize) || x.groupSize < 1) throw bad('bad groupSize');
   if (typeof x.symmetric !== 'boolean' || typeof x.doubleQuant !== 'boolean') throw bad('symmetric and doubleQuant must be booleans');
+  if (x.fan_in_fan_out !== undefined && (typeof x.fan_in_fan_out !== 'boolean' || x.shape.length !== 2)) throw bad('fan_in_fan_out must be a boolean on a 2-D weight');
   return x;
 }
 
@@ -117,6 +124,10 @@ export function readQuantizationMetadata(metadata: Record<string, string> | unde
  * each quantized layer at path P as `P.weight_packed`, `P.weight_scale`, … (see `packedKeys`), plus
  * static activation qparams `P.input_scale` (F32 [1]) and `P.input_zero_point` (U8 [1]). The
  * `nutshell.quantization` metadata entry describes every packed tensor.
+ *
+ * Fan-in-fan-out layers (GPT-2 Conv1D, float weight `P.weight` [in, out]) keep the same key names,
+ * but `P.weight_packed` / `P.weight_scale` / … pack the TRANSPOSED weight [out, in] (scales per
+ * output row / per block of a row); their entry says `fan_in_fan_out: true` and `shape: [out, in]`.
  */
 export function saveQuantizedModel(model: Module, metadata: Record<string, string> = {}): Uint8Array {
   const tensors: Record<string, Tensor | RawTensor> = { ...model.stateDict() };
@@ -127,6 +138,7 @@ export function saveQuantizedModel(model: Module, metadata: Record<string, strin
     Object.assign(tensors, packedWeightToRaw(key, m.packedWeight));
     const kind: LayerKind = m instanceof QuantizedLinear ? 'linear' : m instanceof QuantizedConv2d ? 'conv2d' : 'embedding';
     meta.tensors[key] = { ...m.packedWeight.info, layer: kind, activation: m.activation.mode };
+    if (m instanceof QuantizedLinear && m.fromFanInFanOut) meta.tensors[key]!.fan_in_fan_out = true;
     if (m.activation.mode === 'static') {
       tensors[`${path}.input_scale`] = rawTensor('F32', [1], [m.activation.scale]);
       tensors[`${path}.input_zero_point`] = rawTensor('U8', [1], [m.activation.zeroPoint]);
@@ -165,14 +177,17 @@ export function loadQuantizedModel(model: Module, bytes: Uint8Array): { replaced
         if (!s || !z) throw new FormatError('quantized safetensors', `'${path}': static activation qparams are missing`);
         activation = { mode: 'static', scale: f32Of(s)[0]!, zeroPoint: z.data[0]! };
       }
-      const want = (m as Linear).weight?.shape;
+      const fifo = isFanInFanOutLayer(m) ? m : null;
+      // A fan-in-fan-out layer holds [in, out]; the packed weight is its transpose.
+      const want = fifo ? [...fifo.weight.shape].reverse() : (m as Linear).weight?.shape;
       if (!want || want.length !== w.shape.length || want.some((d, i) => d !== w.shape[i])) {
         throw new FormatError('quantized safetensors', `'${key}' has shape [${w.shape.join(', ')}], the model's layer has [${want?.join(', ') ?? '?'}]`);
       }
-      if (m instanceof Linear) swaps.push([path, new QuantizedLinear(m.inFeatures, m.outFeatures, w, biasT, { activation })]);
+      if (fifo) swaps.push([path, new QuantizedLinear(fifo.weight.shape[0]!, fifo.weight.shape[1]!, w, biasT, { activation, fromFanInFanOut: true })]);
+      else if (m instanceof Linear) swaps.push([path, new QuantizedLinear(m.inFeatures, m.outFeatures, w, biasT, { activation })]);
       else if (m instanceof Conv2d) swaps.push([path, new QuantizedConv2d(convGeometry(m), w, biasT, { activation })]);
       else if (m instanceof Embedding) swaps.push([path, new QuantizedEmbedding(w, m.options.paddingIdx)]);
-      else throw new FormatError('quantized safetensors', `'${path}' is a ${m.constructor.name}, not a Linear, Conv2d or Embedding`);
+      else throw new FormatError('quantized safetensors', `'${path}' is a ${m.constructor.name}, not a Linear, Conv2d, Embedding or fan-in-fan-out (Conv1D) layer`);
     } finally {
       biasT?.dispose();
     }
@@ -190,7 +205,8 @@ export function loadQuantizedModel(model: Module, bytes: Uint8Array): { replaced
 
 /**
  * Float32 tensors of any quantized safetensors file (ours or a plain one): packed tensors are
- * dequantized back to their original key and shape; others are converted as stored. Caller disposes.
+ * dequantized back to their original key and shape (fan-in-fan-out weights transposed back to
+ * [in, out]); others are converted as stored. Caller disposes.
  */
 export function dequantizeSafetensors(bytes: Uint8Array): Record<string, Tensor> {
   const { tensors: raw, metadata } = parseSafetensors(bytes);
@@ -199,7 +215,11 @@ export function dequantizeSafetensors(bytes: Uint8Array): Record<string, Tensor>
   const out: Record<string, Tensor> = {};
   for (const [key, entry] of Object.entries(meta?.tensors ?? {})) {
     const w = packedWeightFromRaw(key, entry, raw, used);
-    out[key] = tensor(w.dequantizeRange(), w.shape, 'float32');
+    const t = tensor(w.dequantizeRange(), w.shape, 'float32');
+    if (entry.fan_in_fan_out) {
+      out[key] = tf.transpose(t);
+      t.dispose();
+    } else out[key] = t;
   }
   for (const [k, t] of Object.entries(raw)) if (!used.has(k) && !k.endsWith('.input_scale') && !k.endsWith('.input_zero_point')) out[k] = rawToTensor(t, k);
   return out;
