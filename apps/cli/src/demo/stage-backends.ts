@@ -3,14 +3,14 @@ import { activateBackend, backendStatuses } from '../backends.js';
 export type StageName = 'gpt' | 'generate' | 'lora' | 'quantize' | 'evaluate' | 'image' | 'audit';
 
 /**
- * Which backend each stage runs on, and why. Measured on the 2-core development machine: wasm
- * (SIMD) trains the small GPT ~10× faster than native, because native runs every non-matmul op
- * (softmax, layer norm, GELU, their gradients) in plain JS and only matmuls through OpenBLAS; the
- * demo's models are small enough that per-op overhead, not matmul FLOPs, decides. `auto` would pick
+ * Which backend each stage runs on, and why. Measured on the 2-core development machine
+ * (tools/bench-compare): on the nanoGPT CPU config wasm (SIMD) trains at ~690 tokens/s against
+ * native's ~450, since at these sizes per-op overhead, not matmul FLOPs, decides, and native still
+ * runs some ops (GELU pieces, gathers, the optimizer's small updates) in plain JS. `auto` would pick
  * native (highest matmul priority), so the demo chooses explicitly.
  */
 const PREFERENCES: Record<StageName, { order: string[]; why: string }> = {
-  gpt: { order: ['wasm', 'cpu'], why: 'small GPT training is op-overhead bound: wasm ~10× native (native runs non-matmul ops in JS)' },
+  gpt: { order: ['wasm', 'cpu'], why: 'small GPT training is op-overhead bound: wasm ~1.5× native here (tools/bench-compare)' },
   generate: { order: ['wasm', 'cpu'], why: 'token-by-token decoding with a KV cache: many tiny ops, fastest on wasm' },
   lora: { order: ['wasm', 'cpu'], why: 'same GPT forward/backward as training' },
   quantize: { order: ['wasm', 'cpu'], why: 'dequantization runs in JS; the matmuls that follow are small' },
