@@ -1,33 +1,18 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason, openBrowser, removeDir, serve, viteBuild } from '../../playground/test/harness.js';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason } from '../../playground/test/harness.js';
+import { useServedApp } from '../../playground/test/sample-app.js';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const skip = browserSkipReason();
 if (skip) console.warn(`digit-studio e2e test skipped: ${skip}`);
 
 describe.skipIf(!!skip)('digit-studio in headless Chromium', () => {
-  let dist: string | undefined;
-  let server: Awaited<ReturnType<typeof serve>> | undefined;
-  let browser: Awaited<ReturnType<typeof openBrowser>> | undefined;
-  beforeAll(async () => {
-    dist = viteBuild(appDir);
-    server = await serve(dist);
-    browser = await openBrowser();
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    removeDir(dist);
-  });
+  const app = useServedApp(appDir);
 
   it('trains a few steps, samples a grid and scores it', async () => {
-    const page = await browser!.browser.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server!.url);
+    const { page, errors } = await app.openPage();
     const settled = () => page.waitForFunction(() => ['ready', 'failed'].includes(document.getElementById('status')!.dataset.state!), undefined, { timeout: 60_000 });
     await settled();
     expect(await page.textContent('#status')).toBe('ready on wasm');
