@@ -2,6 +2,7 @@ import { fairnessSummary, type GroupMetricInput } from './fairness/group-metrics
 import { membershipReport } from './membership/roc.js';
 import { rdpEpsilon } from './privacy/rdp.js';
 import { verifyManifest } from './provenance/manifest.js';
+import { ApprovalGate, type ApprovalDecision } from './report/approval.js';
 import { AuditLog } from './report/audit-log.js';
 import { detectWatermark, type DetectOptions } from './watermark/detect.js';
 
@@ -83,5 +84,17 @@ const auditLog: AuditEntry<{ jsonl: string }> = {
   },
 };
 
+const approval: AuditEntry<{ report: unknown; decisions: ApprovalDecision[]; approvers: Record<string, string>; required?: number }> = {
+  name: 'approval',
+  summary: 'signed human approval of the audit report (blocks release until approved)',
+  run(i) {
+    const gate = new ApprovalGate({ approvers: i.approvers, required: i.required });
+    const refused = i.decisions.map((d) => gate.submit(i.report, d)).filter((c) => !c.valid).flatMap((c) => c.problems);
+    const s = gate.status(i.report);
+    const msg = s.state === 'approved' ? `approved by ${s.approvedBy.join(', ')}` : s.state === 'rejected' ? `rejected by ${s.rejectedBy.join(', ')}` : `${s.approvedBy.length} of ${s.required} approvals`;
+    return [{ check: 'approval', severity: s.state === 'approved' ? 'info' : 'high', message: `${msg}${refused.length ? `; refused: ${refused.join('; ')}` : ''}`, details: s }];
+  },
+};
+
 /** The checks this package registers in the `audits` registry. */
-export const AUDITS: readonly AuditEntry<any>[] = [fairness, dpEpsilon, membership, watermark, provenance, auditLog]; // eslint-disable-line @typescript-eslint/no-explicit-any
+export const AUDITS: readonly AuditEntry<any>[] = [fairness, dpEpsilon, membership, watermark, provenance, auditLog, approval]; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -12,6 +12,10 @@ export * from './fairness/aif360.js';
 export * from './fairness/reweighing.js';
 export * from './fairness/bootstrap.js';
 export * from './fairness/counterfactual.js';
+export * from './fairness/cda-terms.js';
+export * from './fairness/cda.js';
+export * from './fairness/representation.js';
+export * from './fairness/attribute-classifier.js';
 
 export * from './privacy/rdp.js';
 export * from './privacy/prv.js';
@@ -27,9 +31,18 @@ export * from './membership/roc.js';
 export * from './membership/attacks.js';
 export * from './membership/shadow.js';
 export * from './membership/exposure.js';
+export { suffixArray } from './membership/suffix-array.js';
+export * from './membership/verbatim.js';
 
 export * from './watermark/green-list.js';
 export * from './watermark/detect.js';
+export * from './image-watermark/image.js';
+export { dct8x8, idct8x8 } from './image-watermark/dct8.js';
+export * from './image-watermark/jpeg-like.js';
+export * from './image-watermark/attacks.js';
+export * from './image-watermark/spread-spectrum.js';
+export * from './image-watermark/robustness.js';
+export * from './stats/distributions.js';
 
 export * from './provenance/canonical.js';
 export * from './provenance/keys.js';
@@ -42,6 +55,7 @@ export * from './report/model-card.js';
 export * from './report/audit-log.js';
 export * from './report/audit-report.js';
 export * from './report/datasheet.js';
+export * from './report/approval.js';
 export { suiteFromConfig } from './cli/report-config.js';
 export { parseCsv } from './cli/csv.js';
 export { auditCommand } from './cli/command.js';
