@@ -18,6 +18,13 @@ export interface LoraConfig {
   use_rslora: boolean;
   use_dora: boolean;
   modules_to_save: string[] | null;
+  /**
+   * Per-module ranks that differ from `r`, PEFT's rank_pattern: each key is a regex that must match
+   * a module path's last dotted components (`(.*\.)?(key)$`); the first matching key wins.
+   */
+  rank_pattern: Record<string, number>;
+  /** Per-module lora_alpha values, resolved like rank_pattern. */
+  alpha_pattern: Record<string, number>;
   /** The base weight is stored [in, out] (GPT-2's Conv1D), as PEFT's flag. */
   fan_in_fan_out: boolean;
   init_lora_weights: LoraInit;
@@ -38,6 +45,8 @@ export const LORA_DEFAULTS: Omit<LoraConfig, 'target_modules'> = {
   use_rslora: false,
   use_dora: false,
   modules_to_save: null,
+  rank_pattern: {},
+  alpha_pattern: {},
   fan_in_fan_out: false,
   init_lora_weights: true,
   base_model_name_or_path: null,
@@ -69,7 +78,45 @@ export function loraConfig(input: LoraConfigInput): LoraConfig {
   if (c.modules_to_save !== null && !(Array.isArray(c.modules_to_save) && c.modules_to_save.every((s) => typeof s === 'string'))) {
     throw new InvalidArgumentError(`LoRA config: modules_to_save must be a list of names or null, got ${JSON.stringify(c.modules_to_save)}`);
   }
+  c.rank_pattern = checkPattern('rank_pattern', c.rank_pattern, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
+  c.alpha_pattern = checkPattern('alpha_pattern', c.alpha_pattern, (v) => Number.isFinite(v) && v > 0, 'a number > 0');
   return c;
+}
+
+function checkPattern(field: string, p: unknown, ok: (v: number) => boolean, what: string): Record<string, number> {
+  if (p == null) return {};
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidArgumentError(`LoRA config: ${field} must be an object of module pattern → value, got ${JSON.stringify(p)}`);
+  for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
+    if (typeof v !== 'number' || !ok(v)) throw new InvalidArgumentError(`LoRA config: ${field}[${JSON.stringify(k)}] must be ${what}, got ${JSON.stringify(v)}`);
+    try {
+      new RegExp(k);
+    } catch (e) {
+      throw new InvalidArgumentError(`LoRA config: ${field} key ${JSON.stringify(k)} is not a valid regex: ${(e as Error).message}`);
+    }
+  }
+  return { ...(p as Record<string, number>) };
+}
+
+/**
+ * PEFT's get_pattern_key: the first key (in insertion order) such that the module path matches
+ * `(.*\.)?(key)$` from its start, i.e. the key matches the path's trailing dotted components.
+ */
+export function patternKey(keys: Iterable<string>, path: string): string | null {
+  for (const key of keys) if (new RegExp(`^(?:.*\\.)?(?:${key})$`).test(path)) return key;
+  return null;
+}
+
+/** The config a module at `path` gets: r and lora_alpha after rank_pattern / alpha_pattern. */
+export function layerConfig(c: LoraConfig, path: string): LoraConfig {
+  const rk = patternKey(Object.keys(c.rank_pattern), path);
+  const ak = patternKey(Object.keys(c.alpha_pattern), path);
+  if (rk === null && ak === null) return c;
+  return { ...c, r: rk === null ? c.r : c.rank_pattern[rk]!, lora_alpha: ak === null ? c.lora_alpha : c.alpha_pattern[ak]! };
+}
+
+/** Whether any module's rank or alpha is overridden. */
+export function hasPatterns(c: LoraConfig): boolean {
+  return Object.keys(c.rank_pattern).length > 0 || Object.keys(c.alpha_pattern).length > 0;
 }
 
 /** α/r, or α/√r with rank-stabilised LoRA (Kalajdzievski 2023). */
@@ -80,7 +127,7 @@ export function loraScaling(c: Pick<LoraConfig, 'r' | 'lora_alpha' | 'use_rslora
 /** The JSON PEFT writes as adapter_config.json (sorted keys like PEFT's `to_json_string`). */
 export function configToPeftJson(c: LoraConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    alpha_pattern: {},
+    alpha_pattern: { ...c.alpha_pattern },
     auto_mapping: null,
     base_model_name_or_path: c.base_model_name_or_path,
     bias: c.bias,
@@ -95,7 +142,7 @@ export function configToPeftJson(c: LoraConfig): Record<string, unknown> {
     modules_to_save: c.modules_to_save,
     peft_type: 'LORA',
     r: c.r,
-    rank_pattern: {},
+    rank_pattern: { ...c.rank_pattern },
     revision: null,
     target_modules: c.target_modules,
     task_type: c.task_type,
@@ -106,16 +153,11 @@ export function configToPeftJson(c: LoraConfig): Record<string, unknown> {
 }
 
 /**
- * Reads a PEFT adapter_config.json object. Keys we do not implement (rank_pattern, alpha_pattern,
- * layers_to_transform) must be empty, else the adapter would silently differ: FormatError-style
- * InvalidArgumentError.
+ * Reads a PEFT adapter_config.json object. layers_to_transform is not implemented and must be
+ * null, else the adapter would silently differ: InvalidArgumentError.
  */
 export function configFromPeftJson(json: Record<string, unknown>): LoraConfig {
   if (json.peft_type !== undefined && json.peft_type !== 'LORA') throw new InvalidArgumentError(`adapter_config.json: peft_type ${JSON.stringify(json.peft_type)} is not LORA`);
-  for (const k of ['rank_pattern', 'alpha_pattern'] as const) {
-    const v = json[k];
-    if (v && typeof v === 'object' && Object.keys(v).length > 0) throw new InvalidArgumentError(`adapter_config.json: ${k} is not supported yet (got ${JSON.stringify(v)})`);
-  }
   if (json.layers_to_transform != null) throw new InvalidArgumentError('adapter_config.json: layers_to_transform is not supported yet');
   const pick: Partial<LoraConfig> = {};
   for (const k of Object.keys(LORA_DEFAULTS) as (keyof LoraConfig)[]) if (json[k] !== undefined) (pick as Record<string, unknown>)[k] = json[k];

@@ -1,11 +1,11 @@
 export * from './config.js';
 export { AdapterDict, ParamDict, WeightOnly } from './containers.js';
 export { NF4Linear, toNf4Linear, type NF4Options } from './nf4-linear.js';
-export { LoraLayer, detach, type AdapterSettings, type AdapterTensors } from './lora-layer.js';
+export { LoraLayer, LoraPair, detach, type AdapterSettings, type AdapterTensors } from './lora-layer.js';
 export { LoraLinear, isLinearLike } from './lora-linear.js';
 export { LoraConv2d } from './lora-conv2d.js';
 export { LoraEmbedding } from './lora-embedding.js';
-export { rowNorm, doraOutput } from './dora.js';
+export { rowNorm, channelNorm, columnNorm, doraMix } from './dora.js';
 export { initLoraPair } from './init.js';
 export { matchesPattern, resolveTargets, outputHeadPath, walkModules, isAdaptable } from './targets.js';
 export { LoraModel, PEFT_PREFIX, type LoraModelOptions, type CombinationType } from './lora-model.js';
@@ -16,3 +16,4 @@ export * from './qlora.js';
 export * from './memory.js';
 export * from './strategies.js';
 export { PACKAGE_VERSION } from './version.js';
+export * from './checkpoint.js';

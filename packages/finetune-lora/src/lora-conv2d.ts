@@ -1,57 +1,44 @@
 import { InvalidArgumentError, tf, type Tensor } from '@nutshell/core';
 import { Conv2d, conv2dTorch, fromNHWC, toNHWC } from '@nutshell/nn';
 import type { LoraConfig } from './config.js';
-import { AdapterDict, WeightOnly } from './containers.js';
+import { channelNorm, doraMix } from './dora.js';
 import { initLoraPair } from './init.js';
-import { LoraLayer, type AdapterTensors } from './lora-layer.js';
+import { LoraLayer, LoraPair } from './lora-layer.js';
 
 /**
  * LoRA on a Conv2d (PEFT's lora.Conv2d): lora_A is a bias-free conv with the base's kernel, stride,
  * padding and dilation, [r, in, kh, kw]; lora_B a 1×1 conv [out, r, 1, 1]. ΔW[o,i,:,:] =
- * s·Σ_r B[o,r] A[r,i,:,:]. Grouped convolutions are not adapted.
+ * s·Σ_r B[o,r] A[r,i,:,:]. DoRA (PEFT's DoraConv2dLayer): a magnitude [1, out, 1, 1] over the norm of
+ * each output channel's filter (in×kh×kw). Grouped convolutions are not adapted.
  */
 export class LoraConv2d extends LoraLayer {
-  private loraA = new AdapterDict<WeightOnly>();
-  private loraB = new AdapterDict<WeightOnly>();
   declare readonly baseLayer: Conv2d;
 
   constructor(base: Conv2d) {
-    super(base);
+    super(base, new LoraPair('layer', ['lora_A', 'lora_B']));
     if (base.groups !== 1) throw new InvalidArgumentError(`LoraConv2d: grouped convolutions (groups=${base.groups}) are not supported`);
-    this.registerModule('lora_A', this.loraA);
-    this.registerModule('lora_B', this.loraB);
   }
 
   get kind(): 'conv2d' {
     return 'conv2d';
   }
 
-  protected createTensors(name: string, config: LoraConfig, seed: string): void {
+  protected initPair(config: LoraConfig, seed: string): { A: Tensor; B: Tensor } {
     const b = this.baseLayer;
-    const { A, B } = initLoraPair([config.r, b.inChannels, ...b.kernelSize], [b.outChannels, config.r, 1, 1], config.init_lora_weights, config.r, seed);
-    this.loraA.set(name, new WeightOnly(A));
-    this.loraB.set(name, new WeightOnly(B));
+    return initLoraPair([config.r, b.inChannels, ...b.kernelSize], [b.outChannels, config.r, 1, 1], config.init_lora_weights, config.r, seed);
   }
 
-  tensorsOf(name: string): { A: WeightOnly['weight']; B: WeightOnly['weight'] } {
-    const A = this.loraA.get(name)?.weight;
-    const B = this.loraB.get(name)?.weight;
-    if (!A || !B) throw new InvalidArgumentError(`LoraConv2d: no adapter '${name}'`);
-    return { A, B };
+  protected weightNorm(w: Tensor): Tensor {
+    return channelNorm(w);
   }
 
-  adapterTensors(name: string): AdapterTensors {
-    const { A, B } = this.tensorsOf(name);
-    return [['lora_A.weight', A], ['lora_B.weight', B]];
+  protected get weightFactorShape(): number[] {
+    return [this.baseLayer.outChannels, 1, 1, 1];
   }
 
-  protected dropTensors(name: string): void {
-    const { A, B } = this.tensorsOf(name);
-    tf.dispose([A, B]);
-    this.loraA = this.loraA.without(name);
-    this.loraB = this.loraB.without(name);
-    this.setModule('lora_A', this.loraA);
-    this.setModule('lora_B', this.loraB);
+  protected get outputFactorShape(): number[] {
+    const c = this.baseLayer.outChannels;
+    return this.baseLayer.dataFormat === 'NHWC' ? [c] : [1, c, 1, 1];
   }
 
   deltaWeight(name: string): Tensor {
@@ -77,9 +64,17 @@ export class LoraConv2d extends LoraLayer {
     const xd = this.dropoutFor(name).forward(x) as Tensor;
     // Conv2d keeps its resolved [top, bottom, left, right] padding private; LoRA's A conv must use the same.
     const padding = (b as unknown as { pad: [number, number, number, number] }).pad;
-    const h = conv2dTorch(toNHWC(xd, b.dataFormat), A, null, { stride: b.stride, padding, dilation: b.dilation, groups: 1 });
+    const opts = { stride: b.stride, padding, dilation: b.dilation, groups: 1 };
+    const xh = toNHWC(xd, b.dataFormat);
+    const h = conv2dTorch(xh, A, null, opts);
     const [n, hh, ww, r] = h.shape as [number, number, number, number];
     const y = tf.matMul(tf.reshape(h, [-1, r]), tf.reshape(B, [b.outChannels, r]), false, true);
-    return fromNHWC(tf.mul(tf.reshape(y, [n, hh, ww, b.outChannels]), s), b.dataFormat);
+    let d = tf.mul(tf.reshape(y, [n, hh, ww, b.outChannels]), s);
+    const k = this.doraScale(name);
+    if (k) {
+      // PEFT's DoraConv2dLayer: the bias-free base conv on the dropped-out input; k per output channel.
+      d = doraMix(conv2dTorch(xh, b.weight, null, opts), d, tf.reshape(k, [b.outChannels]));
+    }
+    return fromNHWC(d, b.dataFormat);
   }
 }

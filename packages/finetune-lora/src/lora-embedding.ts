@@ -1,56 +1,44 @@
-import { InvalidArgumentError, Rng, tf, type Tensor, type Variable } from '@nutshell/core';
+import { Rng, tf, type Tensor } from '@nutshell/core';
 import { Embedding, init } from '@nutshell/nn';
 import type { LoraConfig } from './config.js';
-import { ParamDict } from './containers.js';
-import { LoraLayer, type AdapterTensors } from './lora-layer.js';
+import { columnNorm, doraMix } from './dora.js';
+import { LoraLayer, LoraPair } from './lora-layer.js';
 
 /**
  * LoRA on an Embedding (PEFT's lora.Embedding): lora_embedding_A [r, num], lora_embedding_B
  * [dim, r]; a lookup of row i adds s·B·A[:, i]. PEFT initialises A = 0 and B ~ N(0, 1) (the
- * transpose of the Linear convention); ΔW = s·(BA)ᵀ [num, dim]. No dropout on indices.
+ * transpose of the Linear convention); ΔW = s·(BA)ᵀ [num, dim]. No dropout on indices. DoRA as
+ * PEFT's DoraEmbeddingLayer (fan_in_fan_out): a magnitude [dim] over the norm of each column of W.
  */
 export class LoraEmbedding extends LoraLayer {
-  private embA = new ParamDict();
-  private embB = new ParamDict();
   declare readonly baseLayer: Embedding;
 
   constructor(base: Embedding) {
-    super(base);
-    this.registerModule('lora_embedding_A', this.embA);
-    this.registerModule('lora_embedding_B', this.embB);
+    super(base, new LoraPair('parameter', ['lora_embedding_A', 'lora_embedding_B']));
   }
 
   get kind(): 'embedding' {
     return 'embedding';
   }
 
-  protected createTensors(name: string, config: LoraConfig, seed: string): void {
+  protected initPair(config: LoraConfig, seed: string): { A: Tensor; B: Tensor } {
     const { numEmbeddings, embeddingDim } = this.baseLayer;
     const rng = new Rng(seed);
     const random = config.init_lora_weights === false;
-    this.embA.create(name, random ? init.normal([config.r, numEmbeddings], 0, 1, rng) : tf.zeros([config.r, numEmbeddings]));
-    this.embB.create(name, init.normal([embeddingDim, config.r], 0, 1, rng));
+    const A = random ? init.normal([config.r, numEmbeddings], 0, 1, rng) : tf.zeros([config.r, numEmbeddings]);
+    return { A, B: init.normal([embeddingDim, config.r], 0, 1, rng) };
   }
 
-  tensorsOf(name: string): { A: Variable; B: Variable } {
-    const A = this.embA.get(name);
-    const B = this.embB.get(name);
-    if (!A || !B) throw new InvalidArgumentError(`LoraEmbedding: no adapter '${name}'`);
-    return { A, B };
+  protected weightNorm(w: Tensor): Tensor {
+    return columnNorm(w);
   }
 
-  adapterTensors(name: string): AdapterTensors {
-    const { A, B } = this.tensorsOf(name);
-    return [['lora_embedding_A', A], ['lora_embedding_B', B]];
+  protected get weightFactorShape(): number[] {
+    return [1, this.baseLayer.embeddingDim];
   }
 
-  protected dropTensors(name: string): void {
-    const { A, B } = this.tensorsOf(name);
-    tf.dispose([A, B]);
-    this.embA = this.embA.without(name);
-    this.embB = this.embB.without(name);
-    this.setModule('lora_embedding_A', this.embA);
-    this.setModule('lora_embedding_B', this.embB);
+  protected get outputFactorShape(): number[] {
+    return [this.baseLayer.embeddingDim];
   }
 
   deltaWeight(name: string): Tensor {
@@ -71,7 +59,10 @@ export class LoraEmbedding extends LoraLayer {
     const { A, B } = this.tensorsOf(name);
     const flat = tf.reshape(x, [-1]);
     const h = tf.gather(tf.transpose(A), flat); // [n, r]
-    const y = tf.mul(tf.matMul(h, B, false, true), this.scaling(name));
+    let y = tf.mul(tf.matMul(h, B, false, true), this.scaling(name));
+    const k = this.doraScale(name);
+    // PEFT's DoraEmbeddingLayer: y = k ⊙ (W0[x] + lora), k per embedding dimension.
+    if (k) y = doraMix(tf.gather(this.baseLayer.weight, flat), y, k);
     return tf.reshape(y, [...x.shape, this.baseLayer.embeddingDim]);
   }
 }

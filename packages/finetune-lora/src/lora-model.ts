@@ -1,6 +1,6 @@
 import { FormatError, InvalidArgumentError, ShapeError, tf, type Tensor, type Variable } from '@nutshell/core';
 import { Conv2d, Embedding, Linear, Module } from '@nutshell/nn';
-import { loraConfig, type LoraConfig, type LoraConfigInput } from './config.js';
+import { hasPatterns, layerConfig, loraConfig, type LoraConfig, type LoraConfigInput } from './config.js';
 import { LoraConv2d } from './lora-conv2d.js';
 import { LoraEmbedding } from './lora-embedding.js';
 import { LoraLayer } from './lora-layer.js';
@@ -89,7 +89,7 @@ export class LoraModel<M extends Module = Module> {
           this.model.setModule(path, wrapped);
           layer = wrapped;
         }
-        (layer as LoraLayer).addAdapter(name, config, `${this.seed}/${name}/${path}`);
+        (layer as LoraLayer).addAdapter(name, layerConfig(config, path), `${this.seed}/${name}/${path}`);
         added.push(layer as LoraLayer);
       }
       this.trackModulesToSave(name, config);
@@ -298,6 +298,8 @@ export class LoraModel<M extends Module = Module> {
       const c = this.peftConfig.get(a);
       if (!c) throw new InvalidArgumentError(`LoRA: no adapter '${a}'`);
       if (c.use_dora) throw new InvalidArgumentError(`LoRA: addWeightedAdapter does not combine DoRA adapters ('${a}')`);
+      // PEFT sizes the combination from the adapters' global r; per-module ranks would not fit it.
+      if (hasPatterns(c)) throw new InvalidArgumentError(`LoRA: addWeightedAdapter does not combine adapters with rank_pattern / alpha_pattern ('${a}')`);
       return c;
     });
     const type: CombinationType = adapters.length === 1 ? 'linear' : options.combinationType ?? 'svd';
@@ -314,7 +316,7 @@ export class LoraModel<M extends Module = Module> {
     const targets = typeof configs[0]!.target_modules === 'string'
       ? configs.map((c) => `(${c.target_modules})`).join('|')
       : [...new Set(configs.flatMap((c) => c.target_modules as string[]))];
-    this.addAdapter(name, { ...configs[0]!, r, lora_alpha: r, use_rslora: false, target_modules: targets, init_lora_weights: false });
+    this.addAdapter(name, { ...configs[0]!, r, lora_alpha: r, rank_pattern: {}, alpha_pattern: {}, use_rslora: false, target_modules: targets, init_lora_weights: false });
     for (const [, l] of this.loraLayers()) {
       if (!l.hasAdapter(name)) continue;
       const target = l.adapterTensors(name);

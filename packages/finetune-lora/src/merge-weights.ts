@@ -1,6 +1,6 @@
 import { FormatError, ShapeError, tf, type Tensor } from '@nutshell/core';
-import { loraScaling, type LoraConfig } from './config.js';
-import { rowNorm } from './dora.js';
+import { layerConfig, loraScaling, type LoraConfig } from './config.js';
+import { channelNorm, columnNorm, rowNorm } from './dora.js';
 import { PEFT_PREFIX } from './lora-model.js';
 
 export interface MergeReport {
@@ -19,11 +19,10 @@ function findKey(weights: Record<string, Tensor>, path: string, leaf: string): s
 /**
  * Merges a PEFT LoRA adapter into a checkpoint by tensor name, with no model code: for every
  * adapted module W ← W + s·B·A (transposed for fan_in_fan_out, reshaped for convs, (BA)ᵀ for
- * embeddings; DoRA rescales rows to the magnitude vector). Returns new tensors for every key (the
- * caller owns them; inputs are not modified). Typed errors for keys or shapes that do not fit.
+ * embeddings; DoRA rescales rows, conv filters or embedding columns to the magnitude vector). Returns new tensors for every key (the
+ * caller owns them; inputs are not modified). rank_pattern / alpha_pattern set each module's scaling. Typed errors for keys or shapes that do not fit.
  */
 export function mergeAdapterIntoWeights(weights: Record<string, Tensor>, config: LoraConfig, adapter: Record<string, Tensor>): { weights: Record<string, Tensor>; report: MergeReport } {
-  const s = loraScaling(config);
   const byModule = new Map<string, Record<string, Tensor>>();
   const report: MergeReport = { merged: [], replaced: [] };
   const out: Record<string, Tensor> = {};
@@ -51,6 +50,7 @@ export function mergeAdapterIntoWeights(weights: Record<string, Tensor>, config:
       const wKey = findKey(weights, path, 'weight');
       if (!wKey) throw new FormatError('peft adapter', `the checkpoint has no weight for adapted module '${path}' (adapter for another base?)`);
       const W = out[wKey]!;
+      const s = loraScaling(layerConfig(config, path)); // rank_pattern / alpha_pattern per module
       const next = tf.tidy(() => {
         let delta: Tensor;
         let canonical: Tensor; // [out, in(, kh, kw)] or [num, dim]
@@ -70,7 +70,14 @@ export function mergeAdapterIntoWeights(weights: Record<string, Tensor>, config:
         }
         let merged = tf.add(canonical, delta);
         const mag = e['lora_magnitude_vector'];
-        if (mag) merged = tf.mul(tf.expandDims(tf.div(mag, rowNorm(merged)), 1), merged);
+        if (mag) {
+          // DoRA: rescale by m / ‖W + ΔW‖ over PEFT's axes (rows, conv filters, embedding columns).
+          let factor: Tensor;
+          if (e['lora_embedding_A']) factor = tf.reshape(tf.div(tf.reshape(mag, [-1]), columnNorm(merged)), [1, -1]);
+          else if (merged.rank === 4) factor = tf.reshape(tf.div(tf.reshape(mag, [-1]), tf.reshape(channelNorm(merged), [-1])), [-1, 1, 1, 1]);
+          else factor = tf.expandDims(tf.div(tf.reshape(mag, [-1]), rowNorm(merged)), 1);
+          merged = tf.mul(factor, merged);
+        }
         return config.fan_in_fan_out && W.rank === 2 && !e['lora_embedding_A'] ? tf.transpose(merged) : merged;
       });
       W.dispose();
