@@ -22,6 +22,28 @@ export { bpeFromRanks, parseTiktokenRanks, vocabMergesFromRanks } from './tokeni
 export { CharTokenizer, type CharTokenizerOptions } from './tokenizers/char.js';
 export { bertBasicTokenize, isCjkIdeograph, type BasicTokenizerOptions } from './tokenizers/bert-basic.js';
 export { WordPieceTokenizer, type EncodedPair, type WordPieceOptions } from './tokenizers/wordpiece.js';
+export { trainWordPiece, type TrainWordPieceOptions } from './tokenizers/wordpiece-trainer.js';
+export { bertConfig, bertConfigFromHf, bertConfigToHf, type BertConfig, type BertConfigInput, type BertActivation } from './models/bert/config.js';
+export { BertModel, BertPooler, type BertModelOutput, type BertModelOptions } from './models/bert/model.js';
+export { BertEmbeddings } from './models/bert/embeddings.js';
+export { BertAttention, BertSelfAttention, BertSelfOutput } from './models/bert/attention.js';
+export { BertEncoder, BertIntermediate, BertLayer, BertOutput } from './models/bert/encoder.js';
+export { BertForMaskedLM, BertLMPredictionHead, BertOnlyMLMHead, BertPredictionHeadTransform } from './models/bert/mlm.js';
+export { BertForSequenceClassification } from './models/bert/classification.js';
+export { padBertBatch, type BertInputs } from './models/bert/inputs.js';
+export { bertFromBytes, bertToBytes, bertKindOf, loadBert, saveBert, type BertKind, type AnyBert } from './models/bert/hf.js';
+export { maskTokens, type MaskTokensOptions, type MaskedBatch } from './models/bert/masking.js';
+export {
+  trainBertMlm,
+  fineTuneBertClassifier,
+  predictBertClassifier,
+  evaluateMlm,
+  type TrainBertMlmOptions,
+  type TrainBertMlmResult,
+  type FineTuneBertClassifierOptions,
+  type FineTuneBertClassifierResult,
+  type BertTrainLoopOptions,
+} from './models/bert/train.js';
 export { loadBPEFiles, loadTokenizer, loadTokenizerJson, loadWordPieceVocab, saveTokenizer } from './tokenizers/files.js';
 export { TOKENIZER_FACTORIES, type TokenizerFactory } from './tokenizers/registry.js';
 export { tokenizeCommand } from './command.js';
@@ -52,3 +74,22 @@ export {
 export { trainGpt, NANOGPT_CPU_RECIPE, type TrainGptOptions, type TrainGptResult } from './models/gpt/train.js';
 export { lossCurveSvg } from './models/gpt/loss-curve.js';
 export { mm, mmT, embed, geluNew } from './models/gpt/ops.js';
+export { t5Config, t5ConfigFromHf, t5ConfigToHf, parseFeedForwardProj, type T5Config, type T5ConfigInput, type T5Activation } from './models/seq2seq/config.js';
+export { relativePositionBucket, relativePositionBuckets, positionBias } from './models/seq2seq/relative-position.js';
+export { T5LayerNorm } from './models/seq2seq/layer-norm.js';
+export { T5Dense } from './models/seq2seq/dense.js';
+export { T5Attention, type T5AttentionStep, type T5AttentionInputs } from './models/seq2seq/attention.js';
+export { T5DenseActDense, t5Activation } from './models/seq2seq/feed-forward.js';
+export { T5Block, T5LayerSelfAttention, T5LayerCrossAttention, T5LayerFF } from './models/seq2seq/block.js';
+export { T5Stack } from './models/seq2seq/stack.js';
+export { Seq2seqCache } from './models/seq2seq/cache.js';
+export { T5, IGNORE_INDEX, type IdsInput, type T5DecodeOptions } from './models/seq2seq/model.js';
+export { loadT5, saveT5, t5FromBytes, t5ToBytes } from './models/seq2seq/hf.js';
+export { generateSeq2seq, generateSeq2seqBatch, padBatch, type Seq2seqGenerateOptions, type Seq2seqGenerateResult } from './models/seq2seq/generate.js';
+export { Seq2seqVocab, type Seq2seqVocabJson } from './models/seq2seq/vocab.js';
+export { randomSpansNoiseMask, spanCorruption, roundHalfEven, type NoiseMaskOptions, type SpanCorruptionOptions, type SpanCorruptionExample } from './models/seq2seq/span-corruption.js';
+export { TOY_TASKS, toyTaskPair, toyTaskData, type ToyTask, type ToyTaskOptions, type TextPair } from './models/seq2seq/tasks.js';
+export { trainSeq2seq, exactMatch, encodePairs, collateSeq2seq, type IdPair, type Seq2seqBatch, type TrainSeq2seqOptions, type TrainSeq2seqResult, type ExactMatchResult } from './models/seq2seq/train.js';
+export { SlimmableGPT, SlimmableAttention, SlimmableMlp, SLIMMABLE_WIDTHS, widthCount } from './models/variants/slimmable.js';
+export { sandwichStep, sandwichWidths, trainSlimmable, stopGradient, type SandwichOptions, type SandwichStepResult, type TrainSlimmableOptions } from './models/variants/slimmable-train.js';
+export { AdaptiveSpanGPT, AdaptiveSpanAttention, AdaptiveMask, SpanKVCache, spanMask, type AdaptiveSpanOptions } from './models/variants/adaptive-span.js';

@@ -5,6 +5,8 @@ import { trainCommand } from './cli/train-command.js';
 import { tokenizeCommand } from './command.js';
 import { loadGpt2, saveGpt2 } from './models/gpt/hf.js';
 import { GPT } from './models/gpt/model.js';
+import { loadBert, saveBert } from './models/bert/hf.js';
+import { BertForMaskedLM } from './models/bert/mlm.js';
 import { TOKENIZER_FACTORIES } from './tokenizers/registry.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -20,5 +22,7 @@ export default definePlugin({
     ctx.add('commands', 'score', scoreCommand);
     ctx.add('commands', 'train', trainCommand);
     ctx.add('models', 'gpt', { create: (config: ConstructorParameters<typeof GPT>[0], options?: ConstructorParameters<typeof GPT>[1]) => new GPT(config, options), load: loadGpt2, save: saveGpt2, class: GPT });
+    // BERT: create builds the MLM model; load picks the class from config.json's architectures.
+    ctx.add('models', 'bert', { create: (config: ConstructorParameters<typeof BertForMaskedLM>[0], options?: ConstructorParameters<typeof BertForMaskedLM>[1]) => new BertForMaskedLM(config, options), load: loadBert, save: saveBert, class: BertForMaskedLM });
   },
 });
