@@ -43,3 +43,12 @@ export function download(name: string, text: string): void {
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
+
+/** Saves bytes or text under a file name (a link click). */
+export function downloadBytes(name: string, data: Uint8Array | string, type: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([data as BlobPart], { type }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}

@@ -4,6 +4,7 @@ import { corpusBleu, corpusChrf } from '@nutshell/metrics';
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, openBrowser, removeDir, serve, viteBuild } from './harness.js';
+import { ADAPTER_TEXT, HELD_OUT, makeTextFixtures, referenceLoss, referenceModel, type TextFixtures } from './text-fixtures.js';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const skip = browserSkipReason();
@@ -33,8 +34,10 @@ describe.skipIf(!!skip)('playground in headless Chromium', () => {
   let dist: string | undefined;
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   let browser: Awaited<ReturnType<typeof openBrowser>> | undefined;
+  let fx: TextFixtures | undefined;
 
   beforeAll(async () => {
+    fx = makeTextFixtures();
     dist = viteBuild(appDir);
     server = await serve(dist);
     browser = await openBrowser(['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader']);
@@ -44,6 +47,7 @@ describe.skipIf(!!skip)('playground in headless Chromium', () => {
     await browser?.close();
     await server?.close();
     removeDir(dist);
+    removeDir(fx && join(fx.checkpointDir, '..'));
   });
 
   it('loads on wasm with no console errors and lists the backends', async () => {
@@ -89,6 +93,88 @@ describe.skipIf(!!skip)('playground in headless Chromium', () => {
     const lengths: number[] = await page.evaluate(() => (window as any).__lengths);
     // The observer fires once per task; separate tasks per token show the text arrived piece by piece.
     expect(new Set(lengths).size).toBeGreaterThanOrEqual(12);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('loads an uploaded GPT-2-layout checkpoint, streams tokens, switches LoRA adapters and compares fp32 with int8/NF4', async () => {
+    const { page, errors } = await openApp(browser!.browser, server!.url, 'wasm');
+    await page.click('#tabs button[data-page="text"]');
+    // 1. The checkpoint written in Node (transformer's gpt2ToBytes) goes in through the file input.
+    await page.setInputFiles('#ckpt-files', fx!.files.checkpoint);
+    await page.waitForSelector('#ckpt-status[data-state="loaded"], #ckpt-status[data-state="failed"]', { timeout: 30_000 });
+    expect(await pageErrorText(page)).toBe('');
+    expect(await page.textContent('#ckpt-status')).toContain('2 layers, 32 wide, context 64');
+    await page.evaluate(() => {
+      const out = document.getElementById('gen-output')!;
+      const seen: number[] = [];
+      (window as any).__lengths = seen;
+      new MutationObserver(() => seen.push(Number(out.dataset.tokens))).observe(out, { attributes: true, attributeFilter: ['data-tokens'] });
+    });
+    await page.fill('#gen-tokens', '16');
+    await page.fill('#gen-temp', '0'); // greedy: the same text for the same weights
+    await page.click('#gen-run');
+    await page.waitForSelector('#gen-output[data-done="true"]', { timeout: 60_000 });
+    expect(await pageErrorText(page)).toBe('');
+    expect(await page.getAttribute('#gen-output', 'data-tokens')).toBe('16');
+    expect(new Set(await page.evaluate(() => (window as any).__lengths as number[])).size).toBeGreaterThanOrEqual(8);
+    const baseText = (await page.textContent('#gen-output'))!;
+
+    // 2. The PEFT adapter written in Node: its loss on the adapter text, without and with it, as in Node.
+    await page.fill('#lora-text', ADAPTER_TEXT);
+    await page.fill('#lora-name', 'node_adapter');
+    await page.setInputFiles('#lora-files', fx!.files.adapter);
+    await page.waitForSelector('#lora-status[data-state="loaded"], #lora-status[data-state="failed"]', { timeout: 30_000 });
+    expect(await pageErrorText(page)).toBe('');
+    const row = await page.$eval('#lora-table tr[data-name="node_adapter"]', (tr) => ({ base: Number((tr as HTMLElement).dataset.lossBase), adapted: Number((tr as HTMLElement).dataset.lossAdapted) }));
+    const ref = { base: referenceModel(fx!), adapted: referenceModel(fx!, { adapter: true }) };
+    const want = { base: referenceLoss(ref.base, fx!.tokenizer, ADAPTER_TEXT), adapted: referenceLoss(ref.adapted, fx!.tokenizer, ADAPTER_TEXT) };
+    ref.base.dispose();
+    ref.adapted.dispose();
+    expect(Math.abs(want.adapted - want.base)).toBeGreaterThan(2e-3); // the adapter does change the model
+    expect(row.base).toBeCloseTo(want.base, 4);
+    expect(row.adapted).toBeCloseTo(want.adapted, 4);
+    expect(await page.getAttribute('#lora-active', 'data-active')).toBe('node_adapter');
+    await page.click('#gen-run');
+    await page.waitForSelector('#gen-output[data-done="true"][data-adapter="node_adapter"]', { timeout: 60_000 });
+    expect(await page.textContent('#gen-output')).not.toBe(baseText);
+    // Back to none: the base model's text again.
+    await page.selectOption('#lora-active', '');
+    expect(await page.getAttribute('#lora-active', 'data-active')).toBe('');
+    await page.click('#gen-run');
+    await page.waitForSelector('#gen-output[data-done="true"][data-adapter=""]', { timeout: 60_000 });
+    expect(await page.textContent('#gen-output')).toBe(baseText);
+
+    // A new adapter trained in the page on the same text lowers that text's loss.
+    await page.fill('#lora-name', '');
+    await page.fill('#lora-steps', '6');
+    await page.click('#lora-train');
+    await page.waitForSelector('#lora-status[data-state="trained"]', { timeout: 60_000 });
+    const tuned = await page.$eval('#lora-table tr[data-name="tuned"]', (tr) => ({ base: Number((tr as HTMLElement).dataset.lossBase), adapted: Number((tr as HTMLElement).dataset.lossAdapted) }));
+    expect(tuned.base).toBeCloseTo(want.base, 4);
+    expect(tuned.adapted).toBeLessThan(tuned.base - 0.1); // 3.45 → 3.15 in Node with the default lr 0.01
+
+    // 3. fp32 vs int8 / NF4 with the uploaded adapter active (merged into each copy).
+    await page.selectOption('#lora-active', 'node_adapter');
+    await page.fill('#q-heldout', HELD_OUT);
+    await page.fill('#gen-tokens', '8');
+    await page.click('#q-run');
+    await page.waitForSelector('#q-table[data-done="true"]', { timeout: 90_000 });
+    expect(await pageErrorText(page)).toBe('');
+    const rows = await page.$$eval('#q-table tbody tr', (trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })));
+    const got = Object.fromEntries(rows.map((r) => [r.precision!, { bytes: Number(r.weightBytes), ppl: Number(r.perplexity), tps: Number(r.tokensPerSecond) }]));
+    expect(Object.keys(got)).toEqual(['fp32', 'int8', 'nf4']);
+    expect(got.int8!.bytes).toBeLessThan(got.fp32!.bytes);
+    expect(got.nf4!.bytes).toBeLessThan(got.int8!.bytes);
+    for (const [precision, r] of Object.entries(got)) {
+      expect(Number.isFinite(r.ppl) && r.tps > 0).toBe(true);
+      expect(Math.abs(r.ppl / got.fp32!.ppl - 1)).toBeLessThan(0.05);
+      // Independent reference: the same merge + quantizeModel in Node, scored with model.loss.
+      const m = referenceModel(fx!, { adapter: true, ...(precision === 'fp32' ? {} : { quantize: precision as 'int8' | 'nf4' }) });
+      expect({ precision, ppl: r.ppl }).toEqual({ precision, ppl: expect.closeTo(Math.exp(referenceLoss(m, fx!.tokenizer, HELD_OUT)), 2) });
+      m.dispose();
+    }
+    expect(await page.$$eval('#q-gens pre', (ps) => ps.map((p) => (p as HTMLElement).dataset.precision))).toEqual(['fp32', 'int8', 'nf4']);
     expect(errors).toEqual([]);
     await page.close();
   });
