@@ -1,9 +1,12 @@
-// Profiles GPT training steps (nanoGPT CPU config) on one backend: every kernel call is timed by
-// wrapping the backend's registered kernel functions. Prints JSON, then a table sorted by time.
+// Profiles one backend by wrapping its registered kernel functions and timing every call.
+//   --task train:    GPT training steps (nanoGPT CPU config); counts and times per step
+//   --task generate: GPT decoding with the KV cache (batch 1, context 512, greedy); per new token
+//   --task mnist:    nn's SmallCNN training steps (batch 64, AdamW) on MNIST; per step
+// Prints JSON, then a table sorted by time.
 //
-//   node tools/bench-compare/profile.mjs [--backend native] [--steps 6] [--top 30]
-import { getKernelsForBackend, getBackendPlugins, registerBackendPlugin, useBackend, tf } from '@nutshell/core';
-import { trainGpt } from '@nutshell/transformer';
+//   node tools/bench-compare/profile.mjs [--task train|generate|mnist] [--backend native] [--steps 6] [--new-tokens 128] [--top 30]
+import { getKernelsForBackend, getBackendPlugins, registerBackendPlugin, tf, useBackend } from '@nutshell/core';
+import { CharTokenizer, GPT, NANOGPT_CPU_RECIPE, generate, trainGpt } from '@nutshell/transformer';
 import { corpusText } from './corpus.mjs';
 
 const argv = process.argv.slice(2);
@@ -11,8 +14,10 @@ const arg = (name, dflt) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : dflt;
 };
+const task = arg('task', 'train');
 const backend = arg('backend', 'native');
 const steps = Number(arg('steps', 6));
+const newTokens = Number(arg('new-tokens', 128));
 const top = Number(arg('top', 30));
 
 if (backend === 'wasm') await import('@nutshell/backend-wasm');
@@ -41,19 +46,68 @@ for (const config of getKernelsForBackend(backend)) {
 }
 
 const text = await corpusText();
-const stamps = [];
-const r = await trainGpt({
-  text, steps: steps + 1, evalEvery: 1e9, evalBatches: 1, progress: false,
-  callbacks: [{ onStepEnd: () => { stamps.push(performance.now()); recording = true; } }],
-});
-r.model.dispose();
-const stepMs = (stamps.at(-1) - stamps[0]) / steps;
-const rows = [...stats.entries()].map(([k, s]) => ({ kernel: k, callsPerStep: s.calls / steps, msPerStep: s.ms / steps }));
-rows.sort((a, b) => b.msPerStep - a.msPerStep);
-const kernelMs = rows.reduce((a, r) => a + r.msPerStep, 0);
-const calls = rows.reduce((a, r) => a + r.callsPerStep, 0);
-const out = { backend, steps, msPerStep: stepMs, kernelMsPerStep: kernelMs, kernelCallsPerStep: calls, outsideKernelsMsPerStep: stepMs - kernelMs, kernels: rows };
+let units; // steps or tokens the stats are divided by
+let unitMs;
+if (task === 'generate') {
+  const R = NANOGPT_CPU_RECIPE;
+  const vocabSize = CharTokenizer.fromText(text).vocabSize;
+  const model = new GPT({ nLayer: R.nLayer, nHead: R.nHead, nEmbd: R.nEmbd, nPositions: 512, dropout: 0, bias: false, vocabSize }, { seed: 1337 });
+  const prompt = [1, 2, 3, 4, 5, 6];
+  await generate(model, prompt, { maxNewTokens: 8, greedy: true });
+  // Prompt (prefill) tokens are counted too; with 6 of them against ≥ 128 new ones they barely show.
+  recording = true;
+  const t0 = performance.now();
+  const r = await generate(model, prompt, { maxNewTokens: newTokens, greedy: true });
+  unitMs = (performance.now() - t0) / r.ids.length;
+  units = r.ids.length;
+  model.dispose();
+} else if (task === 'mnist') {
+  const { loadMnist } = await import('@nutshell/datasets');
+  const { AdamW, SmallCNN, crossEntropy } = await import('@nutshell/nn');
+  const mnist = await loadMnist({ seed: 0 });
+  const B = 64;
+  const model = new SmallCNN({ seed: 0 });
+  const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
+  const batch = (s) => {
+    const xb = new Float32Array(B * 784);
+    const yb = new Int32Array(B);
+    for (let j = 0; j < B; j++) {
+      const i = (s * B + j) % mnist.all.length;
+      xb.set(mnist.all.x.subarray(i * 784, (i + 1) * 784), j * 784);
+      yb[j] = mnist.all.y[i];
+    }
+    return [tf.tensor4d(xb, [B, 28, 28, 1]), tf.tensor1d(yb, 'int32')];
+  };
+  const step = (s) => {
+    const [xb, yb] = batch(s);
+    optimizer.minimize(() => crossEntropy(model.forward(xb), yb)); // returns the loss as a number
+    tf.dispose([xb, yb]);
+  };
+  step(0);
+  recording = true;
+  const t0 = performance.now();
+  for (let s = 1; s <= steps; s++) step(s);
+  unitMs = (performance.now() - t0) / steps;
+  units = steps;
+  optimizer.dispose();
+  model.dispose();
+} else {
+  const stamps = [];
+  const r = await trainGpt({
+    text, steps: steps + 1, evalEvery: 1e9, evalBatches: 1, progress: false,
+    callbacks: [{ onStepEnd: () => { stamps.push(performance.now()); recording = true; } }],
+  });
+  r.model.dispose();
+  units = steps;
+  unitMs = (stamps.at(-1) - stamps[0]) / steps;
+}
+const per = task === 'generate' ? 'token' : 'step';
+const rows = [...stats.entries()].map(([k, s]) => ({ kernel: k, calls: s.calls / units, ms: s.ms / units }));
+rows.sort((a, b) => b.ms - a.ms);
+const kernelMs = rows.reduce((a, r) => a + r.ms, 0);
+const calls = rows.reduce((a, r) => a + r.calls, 0);
+const out = { task, backend, per, units, ms: unitMs, kernelMs, kernelCalls: calls, outsideKernelsMs: unitMs - kernelMs, kernels: rows };
 console.log(JSON.stringify(out));
-console.log(`\n${backend}: ${stepMs.toFixed(1)} ms/step, ${calls.toFixed(0)} kernel calls/step, ${kernelMs.toFixed(1)} ms in kernels, ${(stepMs - kernelMs).toFixed(1)} ms outside (dispatch, tape, JS)`);
-console.log('\n| kernel | calls/step | ms/step | % of step |\n|---|---|---|---|');
-for (const r of rows.slice(0, top)) console.log(`| ${r.kernel} | ${r.callsPerStep.toFixed(0)} | ${r.msPerStep.toFixed(2)} | ${((100 * r.msPerStep) / stepMs).toFixed(1)} |`);
+console.log(`\n${backend} ${task}: ${unitMs.toFixed(2)} ms/${per}, ${calls.toFixed(0)} kernel calls/${per}, ${kernelMs.toFixed(2)} ms in kernels, ${(unitMs - kernelMs).toFixed(2)} ms outside (dispatch, tape, JS)`);
+console.log(`\n| kernel | calls/${per} | ms/${per} | % |\n|---|---|---|---|`);
+for (const r of rows.slice(0, top)) console.log(`| ${r.kernel} | ${r.calls.toFixed(1)} | ${r.ms.toFixed(3)} | ${((100 * r.ms) / unitMs).toFixed(1)} |`);

@@ -10,7 +10,7 @@
 //   NUTSHELL_OPENBLAS_INCLUDE   extra include folder holding cblas.h
 //   NUTSHELL_OPENBLAS_LIB       extra library folder holding libopenblas
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = resolve(process.env.NUTSHELL_NATIVE_BUILD_DIR || join(pkgDir, 'build'));
-const source = join(pkgDir, 'src-c', 'addon.c');
+// Every .c file of src-c/ is one translation unit of the addon (addon.c defines the module).
+const sources = readdirSync(join(pkgDir, 'src-c')).filter((f) => f.endsWith('.c')).sort().map((f) => join(pkgDir, 'src-c', f));
 const target = join(buildDir, 'nutshell_native.node');
 const unavailableFile = join(buildDir, 'unavailable.json');
 const cc = process.env.CC || 'cc';
@@ -111,11 +112,11 @@ try {
 
   mkdirSync(buildDir, { recursive: true });
   const tmpTarget = join(work, 'nutshell_native.node');
-  const args = [...baseFlags, ...sharedFlags, `-I${napiInclude}`, ...chosen, source, '-lopenblas', '-lm', '-o', tmpTarget];
+  const args = [...baseFlags, ...sharedFlags, `-I${napiInclude}`, ...chosen, ...sources, '-lopenblas', '-lm', '-o', tmpTarget];
   const compiled = run(cc, args);
   if (!compiled.ok) {
     rmSync(work, { recursive: true, force: true });
-    unavailable('compiling src-c/addon.c failed', compiled.output);
+    unavailable('compiling src-c/*.c failed', compiled.output);
   }
 
   // Load it once in a child process: catches a missing runtime library before users do.

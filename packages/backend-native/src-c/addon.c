@@ -6,102 +6,7 @@
  * All matrices are row-major. Sizes are validated against the typed arrays so a wrong call
  * throws instead of touching memory out of bounds.
  */
-#define _POSIX_C_SOURCE 200112L /* posix_memalign under -std=c11 */
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <cblas.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <math.h>
-
-/* Declared here too because some cblas.h variants (netlib's) lack them. */
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
-char *openblas_get_config(void);
-char *openblas_get_corename(void);
-
-/* Largest im2col chunk in floats (256 MiB); chunks always hold at least one image. */
-#define SCRATCH_SOFT_LIMIT ((size_t)64 * 1024 * 1024)
-
-typedef struct {
-  float *buf;
-  size_t cap; /* floats */
-} Scratch;
-
-static float *scratch_get(Scratch *s, size_t n) {
-  if (n == 0) n = 1;
-  if (n <= s->cap) return s->buf;
-  free(s->buf);
-  s->buf = NULL;
-  s->cap = 0;
-  void *p = NULL;
-  if (posix_memalign(&p, 64, n * sizeof(float)) != 0) return NULL;
-  s->buf = (float *)p;
-  s->cap = n;
-  return s->buf;
-}
-
-static void scratch_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  Scratch *s = (Scratch *)data;
-  free(s->buf);
-  free(s);
-}
-
-/* ---------- argument helpers (return 0 and leave a pending exception on failure) ---------- */
-
-static int throw_msg(napi_env env, const char *msg) {
-  napi_throw_error(env, "E_NATIVE_ARGUMENT", msg);
-  return 0;
-}
-
-static int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return throw_msg(env, "expected a Float32Array");
-  napi_typedarray_type type;
-  void *ptr = NULL;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok) return throw_msg(env, "cannot read typed array");
-  if (type != napi_float32_array) return throw_msg(env, "expected a Float32Array");
-  *data = (float *)ptr;
-  return 1;
-}
-
-/* Optional Int32Array: null/undefined gives NULL. */
-static int get_i32_opt(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t == napi_null || t == napi_undefined) {
-    *data = NULL;
-    *len = 0;
-    return 1;
-  }
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return throw_msg(env, "expected an Int32Array or null");
-  napi_typedarray_type type;
-  void *ptr = NULL;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok) return throw_msg(env, "cannot read typed array");
-  if (type != napi_int32_array) return throw_msg(env, "expected an Int32Array");
-  *data = (int32_t *)ptr;
-  return 1;
-}
-
-static int get_int(napi_env env, napi_value v, int64_t *out) {
-  if (napi_get_value_int64(env, v, out) != napi_ok) return throw_msg(env, "expected an integer");
-  return 1;
-}
-
-static int get_bool(napi_env env, napi_value v, bool *out) {
-  if (napi_get_value_bool(env, v, out) != napi_ok) return throw_msg(env, "expected a boolean");
-  return 1;
-}
-
-static Scratch *get_scratch(napi_env env) {
-  Scratch *s = NULL;
-  napi_get_instance_data(env, (void **)&s);
-  return s;
-}
+#include "common.h"
 
 /* ---------- batched matmul ---------- */
 
@@ -469,7 +374,8 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-enum { U_EXP, U_LOG, U_TANH, U_SQRT, U_RSQRT, U_SQUARE, U_NEG, U_ABS, U_RELU, U_SIGMOID, U_RECIPROCAL, U_COUNT };
+/* U_STEP (relu's gradient) takes a parameter: x > 0 ? 1 : alpha, NaN stays NaN. */
+enum { U_EXP, U_LOG, U_TANH, U_SQRT, U_RSQRT, U_SQUARE, U_NEG, U_ABS, U_RELU, U_SIGMOID, U_RECIPROCAL, U_STEP, U_COUNT };
 
 #define UN_KERNEL(NAME, EXPR)                                                        \
   static void NAME(const float *restrict in, float *restrict o, int64_t n) {         \
@@ -488,13 +394,13 @@ UN_KERNEL(un_sigmoid, 1.0f / (1.0f + expf(-x)))
 UN_KERNEL(un_reciprocal, 1.0f / x)
 
 typedef void (*UnFn)(const float *, float *, int64_t);
-static const UnFn UN_FNS[U_COUNT] = {un_exp, un_log, un_tanh, un_sqrt, un_rsqrt, un_square,
-                                     un_neg, un_abs, un_relu, un_sigmoid, un_reciprocal};
+static const UnFn UN_FNS[U_STEP] = {un_exp, un_log, un_tanh, un_sqrt, un_rsqrt, un_square,
+                                    un_neg, un_abs, un_relu, un_sigmoid, un_reciprocal};
 
-/* unary(op, x, out): out[i] = op(x[i]) over min(len) elements of two contiguous arrays of equal length. */
+/* unary(op, x, out[, param]): out[i] = op(x[i]) over two contiguous arrays of equal length. */
 static napi_value Unary(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int64_t op;
   float *x, *o;
@@ -502,6 +408,13 @@ static napi_value Unary(napi_env env, napi_callback_info info) {
   if (argc < 3 || !get_int(env, argv[0], &op) || !get_f32(env, argv[1], &x, &lx) || !get_f32(env, argv[2], &o, &lo)) return NULL;
   if (op < 0 || op >= U_COUNT || lx != lo) {
     throw_msg(env, "unary: unknown op or length mismatch");
+    return NULL;
+  }
+  if (op == U_STEP) {
+    double alpha = 0;
+    if (argc > 3 && !get_double(env, argv[3], &alpha)) return NULL;
+    const float a = (float)alpha;
+    for (size_t i = 0; i < lx; i++) o[i] = x[i] != x[i] ? NAN : (x[i] > 0.0f ? 1.0f : a);
     return NULL;
   }
   UN_FNS[op](x, o, (int64_t)lx);
@@ -676,5 +589,8 @@ NAPI_MODULE_INIT() {
       {"softmaxRows", NULL, SoftmaxRows, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  register_fused(env, exports);
+  register_pool(env, exports);
+  register_gather(env, exports);
   return exports;
 }

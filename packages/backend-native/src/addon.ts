@@ -28,14 +28,48 @@ export interface NativeAddon {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
   /** out = a op b (op: BINARY_OPS index) over a view with operands [a, b] (see viewParams); out contiguous. */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, view: Int32Array): void;
-  /** out[i] = op(x[i]) (op: UNARY_OPS index); equal lengths. */
-  unary(op: number, x: Float32Array, out: Float32Array): void;
+  /** out[i] = op(x[i]) (op: UNARY_OPS index); equal lengths. `param` is Step's alpha. */
+  unary(op: number, x: Float32Array, out: Float32Array, param?: number): void;
   /** dst[dstOffset + view operand 1] = src[srcOffset + view operand 0]. */
   copy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, view: Int32Array): void;
   /** out[r] = reduce over row r of a [rows, cols] array (op: REDUCE_OPS index; sums in double). */
   reduceRows(op: number, x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** Row-wise softmax of a [rows, cols] array. */
   softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** out = LayerNorm over the last axis of a [rows, cols] array (statistics in double); gamma/beta optional. */
+  layerNorm(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, out: Float32Array, rows: number, cols: number, eps: number): void;
+  /** The adjoint of layerNorm: dx, and dgamma / dbeta summed over rows (double sums); gamma optional. */
+  layerNormGrad(
+    dy: Float32Array, x: Float32Array, gamma: Float32Array | null, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null,
+    rows: number, cols: number, eps: number,
+  ): void;
+  /** out[M,N] = act(x[M,K]·op(w) + bias) + residual; op(w) = w [K,N], or w [N,K]ᵀ when transposeB; act: LINEAR_ACTIVATIONS index. */
+  linear(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    residual: Float32Array | null,
+    out: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    transposeB: boolean,
+    activation: number,
+  ): void;
+  /**
+   * Causal attention of qkv [B, T, 3·H·d] over KV caches [B, H, capacity, d] after writing the T new
+   * keys/values (rotated when rope) into them in place at start..start+T−1; out is [B, T, H·d].
+   * params: [B, T, H, d, capacity, start, rope ? 1 : 0].
+   */
+  cachedAttention(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, out: Float32Array, params: Int32Array, scale: number, ropeTheta: number): void;
+  /** NHWC max pooling; params: [n, inH, inW, c, outH, outW, fH, fW, sH, sW, padTop, padLeft]. */
+  maxPool(x: Float32Array, out: Float32Array, params: Int32Array): void;
+  /** dx (zeroed first) += dy at each window's first maximum; same params as maxPool. */
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, params: Int32Array): void;
+  /** out [batch, outer, nIdx, inner] = x [batch, outer, dimSize, inner] rows picked by indices [batch, nIdx] (4-byte words). */
+  gather(x: Float32Array, indices: Int32Array, out: Float32Array, batch: number, outer: number, dimSize: number, inner: number): void;
+  /** out [numSegments, inner] = Σ x[i] over ids[i] == segment (ids outside [0, numSegments) dropped; double sums). */
+  segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, numSegments: number, inner: number): void;
   setThreads(n: number): void;
   getThreads(): number;
   config(): { config: string; core: string };

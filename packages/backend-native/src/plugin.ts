@@ -26,7 +26,13 @@ const capabilities: BackendCapabilities = {
   get threads() {
     return getNativeThreads();
   },
-  notes: ['OpenBLAS sgemm for matmul / fused matmul', 'im2col + sgemm for conv2d and its gradients', 'other kernels: tfjs cpu'],
+  notes: [
+    'OpenBLAS sgemm for matmul / fused matmul',
+    'im2col + sgemm for conv2d and its gradients',
+    'C kernels for elementwise, layout, reductions, softmax, max pooling, gather',
+    'fused decode kernels (LayerNorm, linear + activation + residual, cached attention)',
+    'other kernels: tfjs cpu',
+  ],
 };
 
 /** The 'native' backend: tfjs cpu with matmul and conv2d on OpenBLAS through an N-API addon. */

@@ -67,6 +67,17 @@ describe.skipIf(!availability.available)(`native elementwise, layout and reducti
     });
   }
 
+  it('step (relu\'s gradient) with alpha, zeros and NaN', async () => {
+    await expectParity(() => [
+      tf.step(randomTensor('x', [3, 50], 3)),
+      tf.step(tf.tensor1d([-1, 0, 2, -0]), 0.25),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), randomTensor('w', [4, 9]))))(randomTensor('x', [4, 9])),
+    ]);
+    const [out] = await run('native', () => tf.step(tf.tensor1d([-1, 0, 2, NaN]), 0.25));
+    expect([...out!.values.slice(0, 3)]).toEqual([0.25, 0.25, 1]);
+    expect(Number.isNaN(out!.values[3]!)).toBe(true);
+  });
+
   it('transpose (several permutations, ranks 2–5)', async () => {
     await expectParity(() => [
       tf.transpose(randomTensor('x', [7, 9])),

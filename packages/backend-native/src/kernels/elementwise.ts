@@ -1,6 +1,6 @@
 import {
   Abs, Add, Exp, Log, Maximum, Minimum, Multiply, Neg, Pow, RealDiv, Reciprocal, Relu, Rsqrt, Sigmoid, Sqrt, Square,
-  SquaredDifference, Sub, Tanh, backend_util,
+  SquaredDifference, Step, Sub, Tanh, backend_util,
   type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
 } from '@nutshell/core';
 import { runCpuKernel } from '../cpu_kernels.js';
@@ -17,6 +17,7 @@ const BINARY_OPS: Record<string, number> = {
 /** Op codes of src-c/addon.c (enum U_*). */
 const UNARY_OPS: Record<string, number> = {
   [Exp]: 0, [Log]: 1, [Tanh]: 2, [Sqrt]: 3, [Rsqrt]: 4, [Square]: 5, [Neg]: 6, [Abs]: 7, [Relu]: 8, [Sigmoid]: 9, [Reciprocal]: 10,
+  [Step]: 11, // relu's gradient; attr alpha
 };
 
 /** a op b for float32 a, b with numpy broadcasting; null (cpu fallback) for other dtypes. */
@@ -46,7 +47,7 @@ function unaryKernel(name: string): KernelConfig {
     if (x.dtype !== 'float32') return runCpuKernel(name, backend, inputs, attrs);
     const values = backend.float32(x);
     const out = new Float32Array(values.length);
-    backend.addon.unary(UNARY_OPS[name]!, values, out);
+    backend.addon.unary(UNARY_OPS[name]!, values, out, (attrs as { alpha?: number } | undefined)?.alpha ?? 0);
     return backend.adopt([...x.shape], out);
   };
   return { kernelName: name, backendName: 'native', kernelFunc: kernelFunc as unknown as KernelFunc };

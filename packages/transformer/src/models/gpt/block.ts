@@ -1,7 +1,7 @@
 import { Rng, tf, type Tensor } from '@nutshell/core';
 import { Dropout, LayerNorm, Module, gelu } from '@nutshell/nn';
 import { geluNew, mm, mmT } from './ops.js';
-import type { GptConfig } from './config.js';
+import type { GptActivation, GptConfig } from './config.js';
 import { Conv1D } from './conv1d.js';
 import { applyRope } from './rope.js';
 
@@ -69,6 +69,11 @@ export class CausalSelfAttention extends Module {
   }
 }
 
+/** The MLP activation by name (composed tfjs ops; every backend). */
+export function activate(h: Tensor, a: GptActivation): Tensor {
+  return a === 'gelu_new' ? geluNew(h) : a === 'gelu' ? gelu(h) : a === 'relu' ? tf.relu(h) : tf.mul(h, tf.sigmoid(h));
+}
+
 /** GPT-2's MLP: c_fc → activation (gelu_new) → c_proj → dropout. */
 export class Mlp extends Module {
   readonly c_fc: Conv1D;
@@ -84,9 +89,7 @@ export class Mlp extends Module {
   forward(x: Tensor): Tensor {
     return tf.tidy(() => {
       const h = this.c_fc.forward(x);
-      const a = this.config.activation;
-      const act = a === 'gelu_new' ? geluNew(h) : a === 'gelu' ? gelu(h) : a === 'relu' ? tf.relu(h) : tf.mul(h, tf.sigmoid(h));
-      return this.dropout.forward(this.c_proj.forward(act));
+      return this.dropout.forward(this.c_proj.forward(activate(h, this.config.activation)));
     });
   }
 }

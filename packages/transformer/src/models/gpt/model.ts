@@ -3,6 +3,7 @@ import { Dropout, Embedding, LayerNorm, Module, ModuleList, crossEntropy, init, 
 import { Block } from './block.js';
 import { gptConfig, type GptConfig, type GptConfigInput } from './config.js';
 import { KVCache } from './kv-cache.js';
+import { canDecodeFused, fusedBlockDecode, fusedLayerNorm, fusedLinearT } from './fused-decode.js';
 import { embed, mmT } from './ops.js';
 
 /** GPT-2's trunk, named as Hugging Face's GPT2Model: wte, wpe, drop, h.N, ln_f. */
@@ -131,6 +132,12 @@ export class GPT extends Module implements TokenScorer {
         throw new InvalidArgumentError(`GPT: ${start + T} positions exceed the context of ${this.config.nPositions} tokens (nPositions)`);
       }
       const tr = this.transformer;
+      // KVCache subclasses (e.g. a span-bounded cache) override how steps are stored: composed path.
+      if (cache && cache.constructor === KVCache && canDecodeFused(this.config, this.training, [...tr.h])) {
+        return this.forwardFused(x, cache, start, !!options.lastOnly);
+      }
+      // The composed path keeps keys/values as [B, H, S, d] tensors.
+      cache?.toTensors();
       const out = tf.tidy(() => {
         let h = embed(tr.wte.weight, x);
         if (tr.wpe) h = tf.add(h, embed(tr.wpe.weight, tf.range(start, start + T, 1, 'int32')));
@@ -154,6 +161,27 @@ export class GPT extends Module implements TokenScorer {
     } finally {
       if (x !== ids) x.dispose();
     }
+  }
+
+  /** The cached forward on the backend's fused kernels (fused-decode.ts): same values, ~7 kernels per block. */
+  private forwardFused(x: Tensor, cache: KVCache, start: number, lastOnly: boolean): Tensor3D {
+    const [B, T] = x.shape as [number, number];
+    const c = this.config;
+    const tr = this.transformer;
+    cache.reserve(start + T, { batch: B, heads: c.nHead, headDim: c.nEmbd / c.nHead }, c.positionEmbedding === 'learned' ? c.nPositions : Infinity);
+    const logits = tf.tidy(() => {
+      // Dropout is inactive here (canDecodeFused), so drop and the dropouts in the blocks are skipped.
+      let h: Tensor = tf.gather(tr.wte.weight, x);
+      if (tr.wpe) h = tf.add(h, tf.slice(tr.wpe.weight, [start, 0], [T, -1]));
+      [...tr.h].forEach((block, l) => {
+        h = fusedBlockDecode(block as Block, h, cache, l, start);
+      });
+      if (lastOnly && T > 1) h = tf.slice(h, [0, T - 1, 0], [B, 1, -1]);
+      h = fusedLayerNorm(tr.ln_f, h);
+      return this.lm_head.constructor === LmHead ? fusedLinearT(h, this.lm_head.weight) : this.lm_head.forward(h);
+    }) as Tensor3D;
+    cache.advance(T);
+    return logits;
   }
 
   /** A new, empty KV cache for this model. */
