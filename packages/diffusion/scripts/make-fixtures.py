@@ -77,11 +77,26 @@ def x0_from(pred, mo, sample, a, b):  # VP: a = sqrt(ᾱ), b = sqrt(1-ᾱ)
         return mo
     return a * sample - b * mo
 
+def threshold_sample(x0, ratio=0.995, max_value=1.0):
+    """diffusers' _threshold_sample (Imagen dynamic thresholding): per-sample quantile of |x0|."""
+    b = x0.shape[0]
+    flat = x0.reshape(b, -1)
+    s = np.quantile(np.abs(flat), ratio, axis=1)  # linear interpolation, as torch.quantile
+    s = np.clip(s, 1, max_value)[:, None]
+    return (np.clip(flat, -s, s) / s).reshape(x0.shape)
+
+def post_x0(th):
+    return (lambda x0: x0) if th is None else (lambda x0: threshold_sample(x0, th['ratio'], th['maxValue']))
+
+def fake_var(sample, t):
+    """Stand-in for a learned-variance model's extra channels v (Σ interpolation, (v + 1)/2 ∈ [0, 1] mostly)."""
+    return 0.8 * np.tanh(sample) - 0.3 * np.cos(np.asarray(t, dtype=np.float64) / 200.0)
+
 def fake_model(sample, t):
     return 0.5 * sample + 0.1 * np.cos(np.asarray(t, dtype=np.float64) / 100.0) + 0.05 * np.sin(3 * sample)
 
 # ---------------- schedulers ----------------
-def run_ddpm(ac, n, pred, spacing, offset, sample, noises, variance='fixed_small'):
+def run_ddpm(ac, n, pred, spacing, offset, sample, noises, variance='fixed_small', th=None):
     ts = spaced(spacing, n, offset)
     x = sample.copy(); traj = []
     for i, t in enumerate(ts.astype(int)):
@@ -90,15 +105,20 @@ def run_ddpm(ac, n, pred, spacing, offset, sample, noises, variance='fixed_small
         a_t = ac[t]; a_p = ac[prev] if prev >= 0 else 1.0
         b_t = 1 - a_t; b_p = 1 - a_p
         cur_a = a_t / a_p; cur_b = 1 - cur_a
-        x0 = x0_from(pred, mo, x, math.sqrt(a_t), math.sqrt(b_t))
+        x0 = post_x0(th)(x0_from(pred, mo, x, math.sqrt(a_t), math.sqrt(b_t)))
         mean = (math.sqrt(a_p) * cur_b / b_t) * x0 + (math.sqrt(cur_a) * b_p / b_t) * x
-        if t > 0:
+        if t > 0 and variance == 'learned_range':
+            # diffusers' _get_variance(learned_range): min_log = log β̃ (clamped 1e-20), max_log = log β_t
+            frac = (fake_var(x, t) + 1) / 2
+            log_var = frac * math.log(cur_b) + (1 - frac) * math.log(max(b_p / b_t * cur_b, 1e-20))
+            mean = mean + np.exp(0.5 * log_var) * noises[i]
+        elif t > 0:
             var = max(b_p / b_t * cur_b, 1e-20) if variance == 'fixed_small' else cur_b
             mean = mean + math.sqrt(var) * noises[i]
         x = mean; traj.append(x.tolist())
     return ts, traj
 
-def run_ddim(ac, n, pred, spacing, offset, sample, noises, eta):
+def run_ddim(ac, n, pred, spacing, offset, sample, noises, eta, th=None):
     ts = spaced(spacing, n, offset)
     x = sample.copy(); traj = []
     for i, t in enumerate(ts.astype(int)):
@@ -112,6 +132,7 @@ def run_ddim(ac, n, pred, spacing, offset, sample, noises, eta):
             x0 = mo; eps = (x - math.sqrt(a_t) * x0) / math.sqrt(b_t)
         else:
             x0 = math.sqrt(a_t) * x - math.sqrt(b_t) * mo; eps = math.sqrt(a_t) * mo + math.sqrt(b_t) * x
+        x0 = post_x0(th)(x0)  # as diffusers: thresholding changes x0 but not eps
         var = (b_p / b_t) * (1 - a_t / a_p)
         std = eta * math.sqrt(var)
         x = math.sqrt(a_p) * x0 + math.sqrt(1 - a_p - std ** 2) * eps
@@ -124,7 +145,7 @@ def alpha_sigma(s):
     a = 1 / math.sqrt(s * s + 1)
     return a, s * a
 
-def run_dpm(ac, n, pred, spacing, offset, sample, use_karras):
+def run_dpm(ac, n, pred, spacing, offset, sample, use_karras, th=None):
     ts = dpm_timesteps(spacing, n, offset)
     sig = np.sqrt((1 - ac) / ac)
     log_sigmas = np.log(sig)
@@ -141,6 +162,7 @@ def run_dpm(ac, n, pred, spacing, offset, sample, use_karras):
         if pred == 'epsilon': x0 = (x - s_s * mo) / a_s
         elif pred == 'sample': x0 = mo
         else: x0 = a_s * x - s_s * mo
+        x0 = post_x0(th)(x0)
         outs = [outs[1], x0]
         last = i == len(ts) - 1
         second_last = i == len(ts) - 2 and len(ts) < 15
@@ -284,6 +306,33 @@ def main():
     # leading spacing with steps_offset=1 (Stable Diffusion's DDIM config)
     ts, tr = run_ddim(ac_lin, 10, 'epsilon', 'leading', 1, sample, noises, 0.0)
     add('ddim', 'linear', {'predictionType': 'epsilon', 'spacing': 'leading', 'steps': 10, 'stepsOffset': 1, 'eta': 0.0}, {'timesteps': ts.tolist(), 'trajectory': tr})
+    # learned variance (Nichol & Dhariwal; diffusers' learned_range): the model's output is [ε̂ | v]
+    for pred in ['epsilon', 'v_prediction']:
+        for spacing in ['leading', 'trailing']:
+            ts, tr = run_ddpm(ac_lin, 8, pred, spacing, 0, sample, noises, variance='learned_range')
+            add('ddpm', 'linear', {'predictionType': pred, 'spacing': spacing, 'steps': 8, 'stepsOffset': 0, 'varianceType': 'learned_range'}, {'timesteps': ts.tolist(), 'trajectory': tr})
+    ts, tr = run_ddpm(ac_lin, 8, 'epsilon', 'trailing', 0, sample, noises, variance='fixed_large')
+    add('ddpm', 'linear', {'predictionType': 'epsilon', 'spacing': 'trailing', 'steps': 8, 'stepsOffset': 0, 'varianceType': 'fixed_large'}, {'timesteps': ts.tolist(), 'trajectory': tr})
+    # dynamic thresholding (Imagen): diffusers' default (ratio 0.995, max 1 = clip to ±1), IF's
+    # (0.95, 1.5) and an effectively unbounded max (pure quantile); on a larger sample so the
+    # quantile interpolates between many values.
+    trng = np.random.default_rng(1)
+    tsample = trng.standard_normal((3, 2, 4, 4)) * 2
+    tnoises = trng.standard_normal((12, 3, 2, 4, 4))
+    out['thresholdSample'] = tsample.tolist(); out['thresholdNoises'] = tnoises.tolist()
+    out['threshold'] = []
+    for th in [{'ratio': 0.995, 'maxValue': 1.0}, {'ratio': 0.95, 'maxValue': 1.5}, {'ratio': 0.6, 'maxValue': 1e6}]:
+        x = trng.standard_normal((3, 2, 4, 4)) * np.array([0.5, 2, 8])[:, None, None, None]
+        s = np.clip(np.quantile(np.abs(x.reshape(3, -1)), th['ratio'], axis=1), 1, th['maxValue'])
+        out['threshold'].append({**th, 'x': x.tolist(), 'y': threshold_sample(x, th['ratio'], th['maxValue']).tolist(), 's': s.tolist()})
+        for pred in ['epsilon', 'v_prediction']:
+            base = {'predictionType': pred, 'spacing': 'trailing', 'steps': 6, 'stepsOffset': 0, 'thresholding': th}
+            ts, tr = run_ddpm(ac_lin, 6, pred, 'trailing', 0, tsample, tnoises, th=th)
+            add('ddpm', 'linear', base, {'timesteps': ts.tolist(), 'trajectory': tr, 'fixtureSample': 'threshold'})
+            ts, tr = run_ddim(ac_lin, 6, pred, 'trailing', 0, tsample, tnoises, 0.0, th=th)
+            add('ddim', 'linear', {**base, 'eta': 0.0}, {'timesteps': ts.tolist(), 'trajectory': tr, 'fixtureSample': 'threshold'})
+            ts, sg, tr = run_dpm(ac_lin, 6, pred, 'trailing', 0, tsample, False, th=th)
+            add('dpmpp-2m', 'linear', {**base, 'karras': False}, {'timesteps': ts.tolist(), 'sigmas': sg.tolist(), 'trajectory': tr, 'fixtureSample': 'threshold'})
     path = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'diffusers.json')
     with open(path, 'w') as f:
         json.dump(out, f, separators=(',', ':'))

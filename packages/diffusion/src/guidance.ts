@@ -2,6 +2,7 @@ import { InvalidArgumentError, ShapeError, tf, type Tensor } from '@nutshell/cor
 import { combinePrediction, splitPrediction, type PredictionType } from './forward.js';
 import type { Conditioning, Denoiser } from './models/denoiser.js';
 import type { NoiseSchedule } from './schedule.js';
+import { hasVarianceChannels, splitVarianceChannels } from './variational.js';
 
 /**
  * Classifier-free guidance (Ho & Salimans 2022): runs the model with the labels and with the null
@@ -23,6 +24,12 @@ export function classifierFreeGuidance(model: Denoiser, guidanceScale: number, o
         const concat = cond.concat ? tf.concat([cond.concat, cond.concat]) : undefined;
         const out = model.forward(tf.concat([x, x]), tt, { classLabels: labels, concat });
         const [c, u] = tf.split(out, 2, 0) as [Tensor, Tensor];
+        if (hasVarianceChannels(c, x)) {
+          // Learned variance: guide the prediction, keep the conditional branch's variance (as DeepFloyd IF).
+          const [cp, cv] = splitVarianceChannels(c, x);
+          const [up] = splitVarianceChannels(u, x);
+          return tf.concat([tf.add(up, tf.mul(tf.sub(cp, up), guidanceScale)), cv], x.rank - 1);
+        }
         return tf.add(u, tf.mul(tf.sub(c, u), guidanceScale));
       });
     },
@@ -59,12 +66,13 @@ export function classifierGuidance(model: Denoiser, options: ClassifierGuidanceO
           const logp = tf.logSoftmax(logits);
           return tf.sum(tf.mul(logp, tf.oneHot(labels, logits.shape[1]!)));
         })(x);
-        const out = model.forward(x, t, cond);
-        const { x0, eps } = splitPrediction(type, out, x, a, b);
+        const raw = model.forward(x, t, cond);
+        const [out, variance] = hasVarianceChannels(raw, x) ? splitVarianceChannels(raw, x) : [raw, null];
+        const { eps } = splitPrediction(type, out, x, a, b);
         const guidedEps = tf.sub(eps, tf.mul(grad, options.scale * b));
         const guidedX0 = tf.div(tf.sub(x, tf.mul(guidedEps, b)), a);
-        void x0;
-        return combinePrediction(type, guidedX0, guidedEps, a, b);
+        const guided = combinePrediction(type, guidedX0, guidedEps, a, b);
+        return variance ? tf.concat([guided, variance], x.rank - 1) : guided;
       });
     },
   };

@@ -4,6 +4,7 @@ import { checkPredictionType, type PredictionType } from './forward.js';
 import { MLPDenoiser, type MLPDenoiserOptions } from './models/mlp-denoiser.js';
 import { UNet, type UNetOptions } from './models/unet.js';
 import { NoiseSchedule } from './schedule.js';
+import type { VarianceType } from './variational.js';
 
 /** The models registry: denoiser constructors by name. */
 export const MODELS = Object.freeze({ 'mlp-denoiser': MLPDenoiser, unet: UNet });
@@ -14,6 +15,8 @@ export interface DiffusionModelConfig {
   kind: ModelKind;
   options: MLPDenoiserOptions | UNetOptions;
   predictionType: PredictionType;
+  /** 'learned_range' for a model trained with learned variance (sample it with ddpm's varianceType 'learned_range'). */
+  varianceType?: VarianceType;
   schedule: ReturnType<NoiseSchedule['toJSON']>;
   /** Data description (e.g. "mnist [-1, 1]", "swiss-roll"), for humans. */
   data?: string;

@@ -5,6 +5,7 @@ import type { PredictionType } from './forward.js';
 import type { Denoiser } from './models/denoiser.js';
 import type { NoiseSchedule } from './schedule.js';
 import { EMA } from './ema.js';
+import type { VarianceType } from './variational.js';
 
 export interface TrainDenoiserOptions {
   model: Denoiser & Module;
@@ -21,6 +22,10 @@ export interface TrainDenoiserOptions {
   weightDecay?: number;
   predictionType?: PredictionType;
   minSnrGamma?: number;
+  /** 'learned_range': train a [prediction, variance]-output model with the hybrid loss (see diffusionLossParts). */
+  varianceType?: VarianceType;
+  /** λ of the hybrid loss (default 0.001). */
+  vlbWeight?: number;
   /** Classifier-free guidance training: label dropout probability (default 0.1 when labels are given). */
   condDropout?: number;
   /** Keep an EMA of the weights with this decay (returned; the caller disposes it). */
@@ -57,6 +62,8 @@ export function trainDenoiser(options: TrainDenoiserOptions): { losses: number[]
             schedule,
             predictionType: options.predictionType,
             minSnrGamma: options.minSnrGamma,
+            varianceType: options.varianceType,
+            vlbWeight: options.vlbWeight,
             cond: { classLabels: labels, concat },
             condDropout: labels ? (options.condDropout ?? 0.1) : undefined,
             rng,

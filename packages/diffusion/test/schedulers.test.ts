@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Rng, ShapeError, tf, type Tensor } from '@nutshell/core';
 import { expectNoLeak } from '@nutshell/core/testing';
 import { createScheduler, generate, HeunScheduler, NoiseSchedule, SCHEDULERS, type Scheduler } from '@nutshell/diffusion';
-import { fakeModel, fixtures, maxAbsDiff } from './helpers.js';
+import { fakeModel, fakeVar, fixtures, maxAbsDiff } from './helpers.js';
 
 const schedules: Record<string, NoiseSchedule> = {
   linear: new NoiseSchedule(),
@@ -11,24 +11,29 @@ const schedules: Record<string, NoiseSchedule> = {
 
 describe('schedulers match numpy restatements of diffusers step functions', () => {
   for (const [k, ref] of fixtures.trajectories.entries()) {
-    const label = `${ref.scheduler} ${ref.schedule} ${ref.predictionType} ${ref.spacing}${ref.stepsOffset ? ' offset 1' : ''}${ref.eta ? ` η=${ref.eta}` : ''}${ref.karras ? ' karras' : ''} (#${k})`;
+    const th = ref.thresholding;
+    const label = `${ref.scheduler} ${ref.schedule} ${ref.predictionType} ${ref.spacing}${ref.stepsOffset ? ' offset 1' : ''}${ref.eta ? ` η=${ref.eta}` : ''}${ref.karras ? ' karras' : ''}${th ? ` thresholding ${th.ratio}/${th.maxValue}` : ''}${ref.varianceType ? ` ${ref.varianceType}` : ''} (#${k})`;
     it(label, () => {
       const s = createScheduler(ref.scheduler, {
         schedule: schedules[ref.schedule], predictionType: ref.predictionType, timestepSpacing: ref.spacing,
-        stepsOffset: ref.stepsOffset, eta: ref.eta, useKarrasSigmas: ref.karras,
+        stepsOffset: ref.stepsOffset, eta: ref.eta, useKarrasSigmas: ref.karras, varianceType: ref.varianceType,
+        ...(th ? { thresholding: true, dynamicThresholdingRatio: th.ratio, sampleMaxValue: th.maxValue } : {}),
       });
+      const start = ref.fixtureSample === 'threshold' ? fixtures.thresholdSample : fixtures.sample;
+      const noises = ref.fixtureSample === 'threshold' ? fixtures.thresholdNoises : fixtures.noises;
       s.setTimesteps(ref.steps);
       expect(maxAbsDiff(s.timesteps, ref.timesteps)).toBeLessThan(1e-6);
       expect(s.timesteps.length).toBe(ref.timesteps.length);
       if (ref.sigmas) expect(maxAbsDiff((s as unknown as { sigmas: number[] }).sigmas, ref.sigmas)).toBeLessThan(1e-6 * Math.max(...ref.sigmas));
       if (ref.initNoiseSigma) expect(s.initNoiseSigma).toBeCloseTo(ref.initNoiseSigma, 6);
-      let x: Tensor = tf.mul(tf.tensor2d(fixtures.sample), s.initNoiseSigma);
+      let x: Tensor = tf.mul(tf.tensor(start), s.initNoiseSigma);
       s.timesteps.forEach((t, i) => {
-        const noise = tf.tensor2d(fixtures.noises[i]!);
+        const noise = tf.tensor(noises[i]!);
         const input = s.scaleModelInput(x, t);
-        const out = fakeModel(input, t);
+        // a learned-variance model emits [prediction | v] along the last axis
+        const out = ref.varianceType === 'learned_range' ? tf.tidy(() => tf.concat([fakeModel(input, t), fakeVar(input, t)], -1)) : fakeModel(input, t);
         const { prevSample, predOriginalSample } = s.step(out, t, x, { noise });
-        const want = ref.trajectory[i]!.flat();
+        const want = (ref.trajectory[i]! as unknown[]).flat(4) as number[];
         const got = prevSample.dataSync();
         const scale = Math.max(1, ...want.map(Math.abs));
         expect(maxAbsDiff(got, want) / scale, `call ${i}`).toBeLessThan(2e-4);

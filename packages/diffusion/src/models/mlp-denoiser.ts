@@ -11,6 +11,8 @@ export interface MLPDenoiserOptions {
   blocks?: number;
   /** Number of classes for class conditioning (an extra null class is added for guidance). */
   numClasses?: number;
+  /** Also output variance values v (2·dim outputs: [prediction, v]) for learned variance (varianceType 'learned_range'). */
+  learnVariance?: boolean;
   seed?: Seed;
 }
 
@@ -39,7 +41,7 @@ export class MLPDenoiser extends Module implements Denoiser {
     this.classEmbed = options.numClasses ? this.registerModule('class_embed', new Embedding(options.numClasses + 1, this.hidden, { seed: rng })) : null;
     this.inProj = this.registerModule('in_proj', new Linear(this.dim, this.hidden, { seed: rng }));
     this.blocks = this.registerModule('blocks', new ModuleList(Array.from({ length: nBlocks }, () => new MLPBlock(this.hidden, rng))));
-    this.outProj = this.registerModule('out_proj', new Linear(this.hidden, this.dim, { seed: rng }));
+    this.outProj = this.registerModule('out_proj', new Linear(this.hidden, options.learnVariance ? 2 * this.dim : this.dim, { seed: rng }));
   }
 
   forward(x: Tensor, t: Tensor, cond: Conditioning = {}): Tensor {

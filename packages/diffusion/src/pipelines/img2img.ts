@@ -1,11 +1,12 @@
 import { InvalidArgumentError, rngFor, tf, type Tensor } from '@nutshell/core';
-import { denoiseLoop, type LoopResult } from './loop.js';
-import { labelsTensor, type GenerateOptions } from './generate.js';
+import { runPipeline, type LoopResult, type PipelineOptions } from './loop.js';
 
-export interface Img2ImgOptions extends Omit<GenerateOptions, 'shape'> {
+export interface Img2ImgOptions extends PipelineOptions {
   image: Tensor;
   /** SDEdit strength in [0, 1]: the fraction of the schedule run (0 returns the input, 1 ignores it). */
   strength: number;
+  /** The noise added to the image (N(0, I)); drawn when omitted. */
+  noise?: Tensor;
 }
 
 /**
@@ -13,7 +14,7 @@ export interface Img2ImgOptions extends Omit<GenerateOptions, 'shape'> {
  * denoise from there, as diffusers' img2img pipelines pick their start.
  */
 export function img2img(options: Img2ImgOptions): LoopResult {
-  const { model, scheduler, image, strength } = options;
+  const { scheduler, image, strength } = options;
   if (!(strength >= 0 && strength <= 1)) throw new InvalidArgumentError(`img2img: strength must be in [0, 1], got ${strength}`);
   const n = options.steps ?? 50;
   scheduler.setTimesteps(n);
@@ -25,17 +26,5 @@ export function img2img(options: Img2ImgOptions): LoopResult {
   const x = scheduler.addNoise(image, noise, begin);
   if (!options.noise) noise.dispose();
   scheduler.setBeginIndex(begin);
-  const labels = options.classLabels ? labelsTensor(options.classLabels, image.shape[0]!) : undefined;
-  try {
-    return denoiseLoop(model, scheduler, x, {
-      cond: { ...options.cond, classLabels: labels ?? options.cond?.classLabels },
-      guidanceScale: options.guidanceScale,
-      rng,
-      onStep: options.onStep,
-      trajectoryEvery: options.trajectoryEvery,
-    });
-  } finally {
-    x.dispose();
-    labels?.dispose();
-  }
+  return runPipeline(options, x, rng);
 }

@@ -1,14 +1,15 @@
 import { InvalidArgumentError, rngFor, ShapeError, tf, type Tensor } from '@nutshell/core';
-import { denoiseLoop, type LoopResult } from './loop.js';
-import { labelsTensor, type GenerateOptions } from './generate.js';
+import { runPipeline, type LoopResult, type PipelineOptions } from './loop.js';
 
-export interface InpaintOptions extends Omit<GenerateOptions, 'shape'> {
+export interface InpaintOptions extends PipelineOptions {
   /** The image whose known pixels are kept (in the model's data range). */
   image: Tensor;
   /** 1 where the pixel is known, 0 where it is to be generated; broadcastable to the image. */
   mask: Tensor;
   /** RePaint resampling: passes per step (default 1 = no resampling; needs a stateless scheduler). */
   jumps?: number;
+  /** Starting noise (N(0, I), scaled by initNoiseSigma here); drawn when omitted. */
+  noise?: Tensor;
 }
 
 /**
@@ -18,8 +19,10 @@ export interface InpaintOptions extends Omit<GenerateOptions, 'shape'> {
  * harmonises with the known one.
  */
 export function inpaint(options: InpaintOptions): LoopResult {
-  const { model, scheduler, image } = options;
+  const { scheduler, image } = options;
   if (image.rank < 2) throw new ShapeError(`inpaint: image must be [batch, …], got [${image.shape.join(', ')}]`);
+  const jumps = options.jumps ?? 1;
+  if (!Number.isInteger(jumps) || jumps < 1) throw new InvalidArgumentError(`inpaint: jumps must be a positive integer, got ${jumps}`);
   let known: Tensor;
   try {
     known = tf.tidy(() => tf.greater(tf.broadcastTo(options.mask, image.shape), 0.5));
@@ -28,7 +31,6 @@ export function inpaint(options: InpaintOptions): LoopResult {
   }
   scheduler.setTimesteps(options.steps ?? 50);
   const rng = rngFor(options.rng ?? 0);
-  const labels = options.classLabels ? labelsTensor(options.classLabels, image.shape[0]!) : undefined;
   const impose = (x: Tensor, sigma: number): Tensor =>
     tf.tidy(() => {
       if (sigma === 0) return tf.where(known, image, x);
@@ -38,15 +40,8 @@ export function inpaint(options: InpaintOptions): LoopResult {
   const start = tf.tidy(() => tf.mul(options.noise ?? rng.normalTensor(image.shape), scheduler.initNoiseSigma));
   const x = impose(start, scheduler.inputSigmas[0]!);
   start.dispose();
-  const jumps = options.jumps ?? 1;
-  if (!Number.isInteger(jumps) || jumps < 1) throw new InvalidArgumentError(`inpaint: jumps must be a positive integer, got ${jumps}`);
   try {
-    return denoiseLoop(model, scheduler, x, {
-      cond: { ...options.cond, classLabels: labels ?? options.cond?.classLabels },
-      guidanceScale: options.guidanceScale,
-      rng,
-      onStep: options.onStep,
-      trajectoryEvery: options.trajectoryEvery,
+    return runPipeline(options, x, rng, {
       afterStep: (cur, i) => impose(cur, scheduler.outputSigmas[i]!),
       resample: jumps > 1 ? {
         jumps,
@@ -54,8 +49,6 @@ export function inpaint(options: InpaintOptions): LoopResult {
       } : undefined,
     });
   } finally {
-    x.dispose();
     known.dispose();
-    labels?.dispose();
   }
 }

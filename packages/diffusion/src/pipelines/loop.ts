@@ -32,6 +32,51 @@ export interface LoopResult {
   modelCalls: number;
 }
 
+/** What every sampling pipeline takes besides its start (generate, img2img, inpaint, super-resolution). */
+export interface PipelineOptions {
+  model: Denoiser;
+  scheduler: Scheduler;
+  /** Inference steps (default 50). */
+  steps?: number;
+  rng?: Rng | number | string;
+  /** Class labels for a class-conditional model (one per sample, or one for all). */
+  classLabels?: number[] | Tensor;
+  /** Classifier-free guidance scale (default 1 = no guidance). */
+  guidanceScale?: number;
+  cond?: Conditioning;
+  onStep?: (info: StepInfo) => void;
+  trajectoryEvery?: number;
+}
+
+/** Class labels as a [batch] int32 tensor (one label repeats over the batch). The caller owns it. */
+export function labelsTensor(labels: number[] | Tensor, batch: number): Tensor {
+  if (labels instanceof tf.Tensor) return tf.cast(labels, 'int32');
+  if (labels.length !== batch && labels.length !== 1) throw new InvalidArgumentError(`classLabels: expected ${batch} labels (or 1), got ${labels.length}`);
+  return tf.tensor1d(labels.length === 1 ? Array(batch).fill(labels[0]) : labels, 'int32');
+}
+
+/**
+ * The pipelines' shared sampling run: class labels and conditioning, guidance, progress and
+ * trajectory options go into one denoiseLoop from the scheduler's current step; takes ownership of x.
+ */
+export function runPipeline(options: PipelineOptions, x: Tensor, rng: Rng, extra: Pick<LoopOptions, 'afterStep' | 'resample'> = {}): LoopResult {
+  let labels: Tensor | undefined;
+  try {
+    labels = options.classLabels ? labelsTensor(options.classLabels, x.shape[0]!) : undefined;
+    return denoiseLoop(options.model, options.scheduler, x, {
+      cond: { ...options.cond, classLabels: labels ?? options.cond?.classLabels },
+      guidanceScale: options.guidanceScale,
+      rng,
+      onStep: options.onStep,
+      trajectoryEvery: options.trajectoryEvery,
+      ...extra,
+    });
+  } finally {
+    x.dispose();
+    labels?.dispose();
+  }
+}
+
 /** Runs the scheduler from its current step index to the end, starting at sample x (not disposed). */
 export function denoiseLoop(model: Denoiser, scheduler: Scheduler, x: Tensor, options: LoopOptions = {}): LoopResult {
   const rng = rngFor(options.rng);

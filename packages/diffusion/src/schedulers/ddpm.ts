@@ -1,11 +1,16 @@
-import { InvalidArgumentError, tf, type Tensor } from '@nutshell/core';
+import { ShapeError, tf, type Tensor } from '@nutshell/core';
+import { checkVarianceType, type VarianceType } from '../variational.js';
 import { splitPrediction } from '../forward.js';
 import { spacedTimesteps } from '../spacing.js';
 import { alphaCumprodOr, Scheduler, sigmaOfAlphaCumprod, type SchedulerConfig, type StepOptions, type StepOutput } from './scheduler.js';
 
 export interface DDPMSchedulerConfig extends SchedulerConfig {
-  /** Posterior variance: 'fixed_small' β̃_t (default) or 'fixed_large' β_t. */
-  varianceType?: 'fixed_small' | 'fixed_large';
+  /**
+   * Reverse variance: 'fixed_small' β̃_t (default), 'fixed_large' β_t, or 'learned_range' (the model
+   * outputs [prediction, v] along the last axis and Σ = exp(f·log β_t + (1 − f)·log β̃_t), f = (v + 1)/2;
+   * Nichol & Dhariwal 2021, diffusers' learned_range), with the step's own β_t = 1 − ᾱ_t/ᾱ_{t'}.
+   */
+  varianceType?: VarianceType;
 }
 
 /**
@@ -16,12 +21,11 @@ export class DDPMScheduler extends Scheduler {
   readonly name = 'ddpm';
   readonly sampleSpace = 'vp' as const;
   readonly stateless = true;
-  readonly varianceType: 'fixed_small' | 'fixed_large';
+  readonly varianceType: VarianceType;
 
   constructor(config: DDPMSchedulerConfig = {}) {
     super(config);
-    this.varianceType = config.varianceType ?? 'fixed_small';
-    if (!['fixed_small', 'fixed_large'].includes(this.varianceType)) throw new InvalidArgumentError(`DDPMScheduler: unknown varianceType ${JSON.stringify(this.varianceType)}`);
+    this.varianceType = checkVarianceType(config.varianceType ?? 'fixed_small', 'DDPMScheduler');
   }
 
   protected layout(n: number): void {
@@ -35,7 +39,10 @@ export class DDPMScheduler extends Scheduler {
     return t - Math.floor(this.schedule.numTrainTimesteps / this.numInferenceSteps);
   }
 
-  protected stepImpl(modelOutput: Tensor, t: number, sample: Tensor, options: StepOptions): StepOutput {
+  protected stepImpl(modelOutput: Tensor, t: number, sample: Tensor, options: StepOptions, predictedVariance?: Tensor): StepOutput {
+    if (this.varianceType === 'learned_range' && !predictedVariance) {
+      throw new ShapeError(`DDPMScheduler: varianceType learned_range needs a model output with ${2 * sample.shape[sample.rank - 1]!} channels (prediction and variance), got ${modelOutput.shape[modelOutput.rank - 1]}`);
+    }
     const prev = this.previousTimestep(t);
     const aT = this.schedule.alphasCumprod[t]!;
     const aP = alphaCumprodOr(this.schedule, prev, 1);
@@ -49,8 +56,15 @@ export class DDPMScheduler extends Scheduler {
       const x0 = this.maybeClip(raw);
       let mean = tf.add(tf.mul(x0, (Math.sqrt(aP) * curB) / bT), tf.mul(sample, (Math.sqrt(curA) * bP) / bT));
       if (noise) {
-        const variance = this.varianceType === 'fixed_small' ? Math.max((bP / bT) * curB, 1e-20) : curB;
-        mean = tf.add(mean, tf.mul(noise, Math.sqrt(variance)));
+        const small = Math.max((bP / bT) * curB, 1e-20);
+        let std: Tensor | number;
+        if (this.varianceType === 'learned_range') {
+          const frac = tf.div(tf.add(predictedVariance!, 1), 2);
+          std = tf.exp(tf.mul(0.5, tf.add(tf.mul(frac, Math.log(curB)), tf.mul(tf.sub(1, frac), Math.log(small)))));
+        } else {
+          std = Math.sqrt(this.varianceType === 'fixed_small' ? small : curB);
+        }
+        mean = tf.add(mean, tf.mul(noise, std));
         noise.dispose();
       }
       return { prevSample: mean, predOriginalSample: x0 };

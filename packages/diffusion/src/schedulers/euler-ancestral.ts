@@ -10,29 +10,17 @@ export class EulerAncestralScheduler extends SigmaScheduler {
   readonly name = 'euler-ancestral';
   readonly stateless = true;
 
-  protected layout(n: number): void {
-    const { timesteps, sigmas } = this.baseLayout(n);
-    this.timesteps = timesteps;
-    this.sigmas = sigmas;
-    this.inputSigmas = sigmas.slice(0, -1);
-    this.outputSigmas = sigmas.slice(1);
-  }
-
   protected stepImpl(modelOutput: Tensor, _t: number, sample: Tensor, options: StepOptions): StepOutput {
     const from = this.sigmas[this.stepIndex]!;
     const to = this.sigmas[this.stepIndex + 1]!;
     const up = Math.sqrt((to * to * (from * from - to * to)) / (from * from));
     const down = Math.sqrt(to * to - up * up);
     const noise = up > 0 ? this.noiseLike(sample, options) : null;
-    return tf.tidy(() => {
-      const x0 = this.x0(modelOutput, sample, from);
-      const d = tf.div(tf.sub(sample, x0), from);
-      let prev = tf.add(sample, tf.mul(d, down - from));
-      if (noise) {
-        prev = tf.add(prev, tf.mul(noise, up));
-        noise.dispose();
-      }
-      return { prevSample: prev, predOriginalSample: x0 };
-    }) as StepOutput;
+    const moved = this.eulerMove(modelOutput, sample, from, down);
+    if (!noise) return moved;
+    const prevSample = tf.tidy(() => tf.add(moved.prevSample, tf.mul(noise, up)));
+    moved.prevSample.dispose();
+    noise.dispose();
+    return { prevSample, predOriginalSample: moved.predOriginalSample };
   }
 }

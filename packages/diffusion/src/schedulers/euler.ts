@@ -20,6 +20,24 @@ export abstract class SigmaScheduler extends Scheduler {
     return eulerSigmas(this.schedule, this.timestepSpacing, n, this.stepsOffset, this.useKarrasSigmas);
   }
 
+  /** One model call per σ level (Euler, Euler-ancestral); Heun overrides it with repeated levels. */
+  protected layout(n: number): void {
+    const { timesteps, sigmas } = this.baseLayout(n);
+    this.timesteps = timesteps;
+    this.sigmas = sigmas;
+    this.inputSigmas = sigmas.slice(0, -1);
+    this.outputSigmas = sigmas.slice(1);
+  }
+
+  /** The Euler move of the probability-flow ODE from σ `from` to σ `to`: x + (x − x̂₀)/from·(to − from), with x̂₀. */
+  protected eulerMove(modelOutput: Tensor, sample: Tensor, from: number, to: number): StepOutput {
+    return tf.tidy(() => {
+      const x0 = this.x0(modelOutput, sample, from);
+      const d = tf.div(tf.sub(sample, x0), from);
+      return { prevSample: tf.add(sample, tf.mul(d, to - from)), predOriginalSample: x0 };
+    }) as StepOutput;
+  }
+
   /** x / √(σ² + 1): the VP sample the model was trained on. */
   override scaleModelInput(sample: Tensor, _t?: number): Tensor {
     const s = this.sigmas[Math.min(this.stepIndex, this.sigmas.length - 1)] ?? 0;
@@ -37,21 +55,7 @@ export class EulerScheduler extends SigmaScheduler {
   readonly name = 'euler';
   readonly stateless = true;
 
-  protected layout(n: number): void {
-    const { timesteps, sigmas } = this.baseLayout(n);
-    this.timesteps = timesteps;
-    this.sigmas = sigmas;
-    this.inputSigmas = sigmas.slice(0, -1);
-    this.outputSigmas = sigmas.slice(1);
-  }
-
   protected stepImpl(modelOutput: Tensor, _t: number, sample: Tensor, _options: StepOptions): StepOutput {
-    const s = this.sigmas[this.stepIndex]!;
-    const next = this.sigmas[this.stepIndex + 1]!;
-    return tf.tidy(() => {
-      const x0 = this.x0(modelOutput, sample, s);
-      const d = tf.div(tf.sub(sample, x0), s);
-      return { prevSample: tf.add(sample, tf.mul(d, next - s)), predOriginalSample: x0 };
-    }) as StepOutput;
+    return this.eulerMove(modelOutput, sample, this.sigmas[this.stepIndex]!, this.sigmas[this.stepIndex + 1]!);
   }
 }

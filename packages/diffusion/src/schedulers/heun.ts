@@ -19,7 +19,7 @@ export class HeunScheduler extends SigmaScheduler {
     this.order = 2;
   }
 
-  protected layout(n: number): void {
+  protected override layout(n: number): void {
     const { timesteps, sigmas } = this.baseLayout(n);
     // σ: [s0, s1, s1, s2, s2, …, s_{n−1}, s_{n−1}, 0]; t: [t0, t1, t1, …, t_{n−1}, t_{n−1}]
     this.sigmas = [sigmas[0]!, ...sigmas.slice(1, -1).flatMap((s) => [s, s]), 0];

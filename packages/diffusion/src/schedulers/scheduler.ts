@@ -2,6 +2,8 @@ import { InvalidArgumentError, rngFor, ShapeError, tf, type Rng, type Tensor } f
 import { checkPredictionType, type PredictionType } from '../forward.js';
 import { toSchedule, type NoiseSchedule, type NoiseScheduleOptions } from '../schedule.js';
 import { checkSteps, TIMESTEP_SPACINGS, type TimestepSpacing } from '../spacing.js';
+import { checkThresholdOptions, dynamicThreshold } from '../thresholding.js';
+import { hasVarianceChannels, splitVarianceChannels } from '../variational.js';
 
 export interface SchedulerConfig {
   /** The training noise schedule (or its options); default DDPM's linear 1e-4 … 0.02 over 1000 steps. */
@@ -15,6 +17,15 @@ export interface SchedulerConfig {
   clipSampleRange?: number;
   /** Karras et al. σ spacing (DPM-Solver++, Euler, Heun). */
   useKarrasSigmas?: boolean;
+  /**
+   * Dynamic thresholding of x̂₀ (Imagen; DDPM, DDIM, DPM-Solver++), as diffusers' `thresholding`:
+   * takes precedence over clipSample. See `dynamicThreshold`.
+   */
+  thresholding?: boolean;
+  /** Quantile of |x̂₀| per sample (diffusers' dynamic_thresholding_ratio, default 0.995). */
+  dynamicThresholdingRatio?: number;
+  /** Upper clamp of the threshold s (diffusers' sample_max_value, default 1). */
+  sampleMaxValue?: number;
 }
 
 export interface StepOptions {
@@ -53,6 +64,9 @@ export abstract class Scheduler {
   readonly clipSample: boolean;
   readonly clipSampleRange: number;
   readonly useKarrasSigmas: boolean;
+  readonly thresholding: boolean;
+  readonly dynamicThresholdingRatio: number;
+  readonly sampleMaxValue: number;
   /** Model calls, in order (Heun repeats timesteps: 2n − 1 calls for n steps). */
   timesteps: number[] = [];
   numInferenceSteps = 0;
@@ -75,6 +89,10 @@ export abstract class Scheduler {
     this.clipSample = config.clipSample ?? false;
     this.clipSampleRange = config.clipSampleRange ?? 1;
     this.useKarrasSigmas = config.useKarrasSigmas ?? false;
+    this.thresholding = config.thresholding ?? false;
+    this.dynamicThresholdingRatio = config.dynamicThresholdingRatio ?? 0.995;
+    this.sampleMaxValue = config.sampleMaxValue ?? 1;
+    if (this.thresholding) checkThresholdOptions(this.dynamicThresholdingRatio, this.sampleMaxValue, 'Scheduler');
   }
 
   protected defaultSpacing(): TimestepSpacing {
@@ -121,24 +139,39 @@ export abstract class Scheduler {
     if (this.stepIndex >= this.timesteps.length) {
       throw new InvalidArgumentError(`${this.name}.step: all ${this.timesteps.length} steps are done; call setTimesteps again`);
     }
-    if (modelOutput.shape.join() !== sample.shape.join()) {
-      throw new ShapeError(`${this.name}.step: model output [${modelOutput.shape.join(', ')}] must match the sample [${sample.shape.join(', ')}]`);
-    }
     if (options.noise && options.noise.shape.join() !== sample.shape.join()) {
       throw new ShapeError(`${this.name}.step: noise [${options.noise.shape.join(', ')}] must match the sample [${sample.shape.join(', ')}]`);
+    }
+    if (hasVarianceChannels(modelOutput, sample)) {
+      // A learned-variance model ([.., 2C]): schedulers without a use for Σ drop the variance channels.
+      const [pred, variance] = splitVarianceChannels(modelOutput, sample);
+      try {
+        const out = this.stepImpl(pred, t, sample, options, variance);
+        this.stepIndex++;
+        return out;
+      } finally {
+        pred.dispose();
+        variance.dispose();
+      }
+    }
+    if (modelOutput.shape.join() !== sample.shape.join()) {
+      throw new ShapeError(`${this.name}.step: model output [${modelOutput.shape.join(', ')}] must match the sample [${sample.shape.join(', ')}] (or [.., 2C] with learned variance)`);
     }
     const out = this.stepImpl(modelOutput, t, sample, options);
     this.stepIndex++;
     return out;
   }
 
-  protected abstract stepImpl(modelOutput: Tensor, t: number, sample: Tensor, options: StepOptions): StepOutput;
+  /** `predictedVariance`: the variance channels of a learned-variance model, when it has them. */
+  protected abstract stepImpl(modelOutput: Tensor, t: number, sample: Tensor, options: StepOptions, predictedVariance?: Tensor): StepOutput;
 
   protected noiseLike(sample: Tensor, options: StepOptions): Tensor {
     return options.noise ? tf.clone(options.noise) : rngFor(options.generator).normalTensor(sample.shape);
   }
 
+  /** x̂₀ post-processing of the x₀-predicting schedulers: dynamic thresholding, else clipping (else x0 itself). */
   protected maybeClip(x0: Tensor): Tensor {
+    if (this.thresholding) return dynamicThreshold(x0, this.dynamicThresholdingRatio, this.sampleMaxValue);
     if (!this.clipSample) return x0;
     const r = this.clipSampleRange;
     return tf.tidy(() => tf.clipByValue(x0, -r, r));
@@ -175,7 +208,10 @@ export abstract class Scheduler {
 
   /** A description for logs and saved configs. */
   describe(): Record<string, unknown> {
-    return { name: this.name, predictionType: this.predictionType, timestepSpacing: this.timestepSpacing, stepsOffset: this.stepsOffset, useKarrasSigmas: this.useKarrasSigmas, numInferenceSteps: this.numInferenceSteps };
+    return {
+      name: this.name, predictionType: this.predictionType, timestepSpacing: this.timestepSpacing, stepsOffset: this.stepsOffset, useKarrasSigmas: this.useKarrasSigmas, numInferenceSteps: this.numInferenceSteps,
+      ...(this.thresholding ? { thresholding: true, dynamicThresholdingRatio: this.dynamicThresholdingRatio, sampleMaxValue: this.sampleMaxValue } : {}),
+    };
   }
 }
 
