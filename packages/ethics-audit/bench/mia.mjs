@@ -1,7 +1,9 @@
 // Membership-inference benchmark: a candidate pool of MNIST digits (downsampled to 14×14 so the
 // shadow models train in seconds), a target trained on a random half of the pool until it overfits,
 // S shadow models trained on balanced random halves, then the loss-threshold attack and LiRA
-// (online and offline). The same attacks run against a DP-SGD-trained target on the same members.
+// (online and offline). The same attacks run against a DP-SGD-trained target on the same members,
+// once with the non-private shadows (mismatched) and once through membershipAudit with shadows
+// trained by the target's own DP-SGD recipe (matched), reporting every shadow's ε.
 //   node packages/ethics-audit/bench/mia.mjs [--pool 1000] [--shadows 8] [--epochs 60]
 //        [--dp-epochs 20] [--sigma 1] [--clip 1] [--backend wasm|cpu] [--json out.json]
 // Prints one JSON object, then a table (AUC, TPR at 0.1% and 1% FPR per attack and target).
@@ -9,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { Rng, tf, useBackend } from '@nutshell/core';
 import { loadMnist } from '@nutshell/datasets';
 import { Adam, DataLoader, MLP, SGD, crossEntropy } from '@nutshell/nn';
-import { classifierSignals, evaluateMembership, makePrivate, shadowStatistics } from '@nutshell/ethics-audit';
+import { classifierSignals, evaluateMembership, makePrivate, membershipAudit, shadowStatistics } from '@nutshell/ethics-audit';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a, i, all) => (a.startsWith('--') ? [a.slice(2), all[i + 1]] : null)).filter(Boolean));
 const pool = Number(args.pool ?? 1000);
@@ -102,19 +104,31 @@ const dpAcc = testAccuracy(dpModel);
 const dpEval = evaluateMembership({ isMember, target: classifierSignals(dpModel, X, Y), shadows });
 console.error(`dp target trained: ε = ${dp.getEpsilon().toFixed(2)} ${JSON.stringify(dpAcc)}`);
 
+// Matched shadows: the same DP-SGD recipe as the target (σ, C, batch, epochs, optimizer).
+const dpRecipe = {
+  createModel: (seed) => new MLP({ sizes: [196, 256, 10], seed }),
+  createOptimizer: (m) => new SGD(m, { lr: 0.5, momentum: 0.9 }),
+  epochs: dpEpochs, batchSize: 50, dp: { noiseMultiplier: sigma, maxGradNorm: clip, delta: 1e-5 },
+};
+const matched = await membershipAudit({
+  x: X, y: Y, targetMembers, recipe: dpRecipe, target: { model: dpModel, privacy: dp }, numShadows, seed: 1,
+  onShadow: (s, p) => console.error(`dp shadow ${s + 1}/${numShadows}: ε = ${p.epsilon.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`),
+});
+
 const pick = (r) => ({ auc: r.auc, tpr_at_0_1pct_fpr: r.tpr_at_0_1pct_fpr, tpr_at_1pct_fpr: r.tpr_at_1pct_fpr });
 const attacks = (e) => ({ loss: pick(e.loss), liraOnline: pick(e.liraOnline), liraOffline: pick(e.liraOffline) });
 const out = {
   bench: 'mia', backend: tf.getBackend(), pool, members: pool / 2, numShadows, model: 'MLP 196-256-10 (MNIST 14×14)',
   overfit: { epochs, ...targetAcc, attacks: attacks(overfit) },
   dp: { epochs: dpEpochs, noiseMultiplier: sigma, maxGradNorm: clip, epsilon: dp.getEpsilon(), delta: 1e-5, ...dpAcc, attacks: attacks(dpEval) },
+  dpMatchedShadows: { ...dpAcc, epsilon: dp.getEpsilon(), shadowEpsilons: matched.privacy.shadows.map((p) => p.epsilon), attacks: attacks(matched) },
   seconds: (performance.now() - t0) / 1000,
-  note: 'the shadows are trained without DP, so LiRA against the DP target uses mismatched shadows; the loss attack needs none',
+  note: 'dp: LiRA with the non-private shadows (mismatched); dpMatchedShadows: LiRA with shadows trained by the same DP-SGD recipe; the loss attack needs no shadows',
 };
 console.log(JSON.stringify(out));
 if (args.json) writeFileSync(args.json, JSON.stringify(out, null, 2));
 console.log('\n| target | train / held-out acc | attack | AUC | TPR @ 0.1% FPR | TPR @ 1% FPR |\n|---|---|---|---|---|---|');
-for (const [name, t] of [['overfit', out.overfit], [`DP-SGD (ε = ${out.dp.epsilon.toFixed(2)})`, out.dp]]) {
+for (const [name, t] of [['overfit', out.overfit], [`DP-SGD (ε = ${out.dp.epsilon.toFixed(2)}), non-DP shadows`, out.dp], [`DP-SGD (ε = ${out.dp.epsilon.toFixed(2)}), DP shadows`, out.dpMatchedShadows]]) {
   for (const [a, r] of Object.entries(t.attacks)) {
     console.log(`| ${name} | ${(100 * t.trainAccuracy).toFixed(1)}% / ${(100 * t.heldOutAccuracy).toFixed(1)}% | ${a} | ${r.auc.toFixed(3)} | ${(100 * r.tpr_at_0_1pct_fpr).toFixed(2)}% | ${(100 * r.tpr_at_1pct_fpr).toFixed(2)}% |`);
   }

@@ -1,4 +1,5 @@
 import { fairnessSummary, type GroupMetricInput } from './fairness/group-metrics.js';
+import { representationAudit, type RepresentationOptions } from './fairness/representation.js';
 import { membershipReport } from './membership/roc.js';
 import { rdpEpsilon } from './privacy/rdp.js';
 import { verifyManifest } from './provenance/manifest.js';
@@ -34,6 +35,34 @@ const fairness: AuditEntry<GroupMetricInput & { maxDifference?: number }> = {
       { check: 'demographic_parity_difference', severity: sev(s.demographic_parity_difference), value: s.demographic_parity_difference, message: `selection rates differ by ${s.demographic_parity_difference.toFixed(3)} between groups (limit ${limit})`, details: s.by_group },
       { check: 'equalized_odds_difference', severity: sev(s.equalized_odds_difference), value: s.equalized_odds_difference, message: `TPR/FPR differ by up to ${s.equalized_odds_difference.toFixed(3)} between groups (limit ${limit})` },
     ];
+  },
+};
+
+/** Input of the `representation` audit: attribute labels (class indices) of generated samples. */
+export type RepresentationAuditInput = RepresentationOptions & {
+  labels: ArrayLike<number>;
+  /** Total variation from the reference above this is a finding when it is also significant (default 0.1). */
+  maxTotalVariation?: number;
+  /** What the samples are, for the message (default "samples"). */
+  label?: string;
+};
+
+const representation: AuditEntry<RepresentationAuditInput> = {
+  name: 'representation',
+  summary: 'attribute distribution of generated samples against a reference (χ², total variation, min/max ratio)',
+  run(i) {
+    const r = representationAudit(i.labels, i);
+    const limit = i.maxTotalVariation ?? 0.1;
+    const tv = r.totalVariation;
+    // A finding needs both a real deviation (χ² at 1 %) and a large one (TV above the limit); 'high'
+    // when even the interval's lower end is twice the limit.
+    const sev: Severity = r.chiSquare.pValue >= 0.01 || tv.value <= limit ? 'info' : tv.low > 2 * limit ? 'high' : 'medium';
+    const worst = [...r.byClass].filter((c) => c.reference > 0).sort((a, b) => a.ratio - b.ratio)[0]!;
+    return [{
+      check: 'representation', severity: sev, value: tv.value,
+      message: `${r.n} ${i.label ?? 'samples'}: total variation ${tv.value.toFixed(3)} [${tv.low.toFixed(3)}, ${tv.high.toFixed(3)}] from the reference (sampling noise alone ≈ ${tv.expectedUnderReference.toFixed(3)}; limit ${limit}), χ² p = ${r.chiSquare.pValue.toExponential(2)}, min/max ratio ${r.minMaxRatio.toFixed(3)}; least represented: ${worst.class} (${(100 * worst.share).toFixed(1)}% vs ${(100 * worst.reference).toFixed(1)}%)`,
+      details: r,
+    }];
   },
 };
 
@@ -97,4 +126,4 @@ const approval: AuditEntry<{ report: unknown; decisions: ApprovalDecision[]; app
 };
 
 /** The checks this package registers in the `audits` registry. */
-export const AUDITS: readonly AuditEntry<any>[] = [fairness, dpEpsilon, membership, watermark, provenance, auditLog, approval]; // eslint-disable-line @typescript-eslint/no-explicit-any
+export const AUDITS: readonly AuditEntry<any>[] = [fairness, representation, dpEpsilon, membership, watermark, provenance, auditLog, approval]; // eslint-disable-line @typescript-eslint/no-explicit-any

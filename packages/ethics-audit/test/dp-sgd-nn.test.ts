@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Rng, tf, type Tensor } from '@nutshell/core';
 import { expectNoLeak } from '@nutshell/core/testing';
 import { ghostClippedGradients, makePrivate, perSampleGradients, privatizeGradients, rdpEpsilon, getNoiseMultiplier } from '@nutshell/ethics-audit';
-import { BatchNorm1d, DataLoader, LayerNorm, Linear, MLP, Module, SGD, Sequential, crossEntropy, valueAndGrads, type Module as M } from '@nutshell/nn';
+import { BatchNorm1d, DataLoader, Linear, MLP, Module, SGD, Sequential, crossEntropy, valueAndGrads, type Module as M } from '@nutshell/nn';
 import { describe, expect, it } from 'vitest';
 
 const rng = new Rng('dp-nn');
@@ -51,7 +51,7 @@ describe('per-example gradients', () => {
     tf.dispose(s.grads);
   });
 
-  it('handles sequence inputs to Linear (sum over time) and falls back to the loop for other layers', () => {
+  it('handles sequence inputs to Linear (sum over time) and falls back to the loop for layers without a grad sampler', () => {
     class SeqNet extends Module {
       lin = this.registerModule('lin', new Linear(4, 2, { seed: 3 }));
       forward(x: Tensor) { return tf.tidy(() => tf.sum(this.lin.forward(x), 1)); }
@@ -66,7 +66,12 @@ describe('per-example gradients', () => {
     expect(v.loss).toBeCloseTo(l.loss, 5);
     tf.dispose([...v.grads, ...l.grads, x, y]);
 
-    const ln = new Sequential(new Linear(5, 4, { seed: 1 }), new LayerNorm(4), new Linear(4, 3, { seed: 2 }));
+    // A layer without a grad sampler (a raw parameter) needs the loop.
+    class Scale extends Module {
+      s = this.registerParameter('s', tf.fill([4], 1.5));
+      forward(x: Tensor) { return tf.mul(x, this.s); }
+    }
+    const ln = new Sequential(new Linear(5, 4, { seed: 1 }), new Scale(), new Linear(4, 3, { seed: 2 }));
     const auto = perSampleGradients(ln, perExample, [X, Y]);
     expect(auto.strategy).toBe('loop');
     const ref = oneAtATime(ln, X, Y);
@@ -118,7 +123,11 @@ describe('makePrivate (DP-SGD for nn models)', () => {
     const n2 = ghostClippedGradients(model, loss, [x, y], { maxGradNorm: C, noiseMultiplier: 2, seed: 9 })!;
     expect(Array.from(n1.grads[0]!.dataSync())).toEqual(Array.from(n2.grads[0]!.dataSync()));
     tf.dispose([...ps.grads, ...ref.grads, ...ghost.grads, ...n1.grads, ...n2.grads, x, y]);
-    expect(ghostClippedGradients(new Sequential(new Linear(5, 4), new LayerNorm(4)), perExample, [X, Y], { maxGradNorm: 1, noiseMultiplier: 0 })).toBeNull();
+    class Scale extends Module {
+      s = this.registerParameter('s', tf.ones([4]));
+      forward(v: Tensor) { return tf.mul(v, this.s); }
+    }
+    expect(ghostClippedGradients(new Sequential(new Linear(5, 4), new Scale()), perExample, [X, Y], { maxGradNorm: 1, noiseMultiplier: 0 })).toBeNull();
   });
 
   it('clips every example to C: with σ = 0 the update is the mean of clipped per-example gradients', () => {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Rng, tf } from '@nutshell/core';
 import { expectNoLeak } from '@nutshell/core/testing';
-import { auditRepresentation, chiSquareSf, confusionMatrix, representationAudit, trainAttributeClassifier } from '@nutshell/ethics-audit';
+import { AUDITS, audit, auditRepresentation, chiSquareSf, confusionMatrix, representationAudit, trainAttributeClassifier, type AttributeClassifier } from '@nutshell/ethics-audit';
 import { describe, expect, it } from 'vitest';
 
 const CLASSES = ['a', 'b', 'c', 'd'];
@@ -82,13 +82,44 @@ describe('representation audit', () => {
     clf.dispose();
   });
 
-  it('rejects malformed input with typed errors', () => {
+  it('rejects malformed input with typed errors', async () => {
     expect(() => representationAudit([0, 1], { classes: ['x'] })).toThrow(InvalidArgumentError);
     expect(() => representationAudit([0, 5], { classes: CLASSES })).toThrow(InvalidArgumentError);
     expect(() => representationAudit([], { classes: CLASSES })).toThrow(InvalidArgumentError);
     expect(() => representationAudit([0], { classes: CLASSES, reference: [1, 2] })).toThrow(InvalidArgumentError);
     expect(() => representationAudit([0], { classes: CLASSES, confusion: [[1]] })).toThrow(InvalidArgumentError);
     expect(() => confusionMatrix([0], [7], 2)).toThrow(InvalidArgumentError);
-    expect(() => auditRepresentation({} as never, tf.scalar(0) as never)).rejects.toThrow(InvalidArgumentError);
+    await expect(auditRepresentation({} as never, tf.scalar(0) as never)).rejects.toThrow(InvalidArgumentError);
+    await expect(audit('m', { representation: { labels: [0, 1] } })).rejects.toThrow(/classes/);
+  });
+
+  it('runs as the "representation" audit and inside audit(model, suite)', async () => {
+    const entry = AUDITS.find((a) => a.name === 'representation')!;
+    expect(entry).toBeDefined();
+    const rng = new Rng(11);
+    // Skewed samples (60/20/10/10 against uniform, n = 400): significant and far above the limit.
+    const skewed = draw(rng, 400, [0.6, 0.2, 0.1, 0.1]);
+    const [f] = await entry.run({ labels: skewed, classes: CLASSES } as never);
+    expect(f!.severity).toBe('high');
+    expect(f!.value).toBeCloseTo(representationAudit(skewed, { classes: CLASSES }).totalVariation.value, 12);
+    expect(f!.message).toMatch(/least represented: [cd]/);
+    // Balanced samples: no finding beyond 'info'.
+    const [g] = await entry.run({ labels: draw(rng, 400, [0.25, 0.25, 0.25, 0.25]), classes: CLASSES } as never);
+    expect(g!.severity).toBe('info');
+    // Mildly skewed: significant but under a looser limit → info; over a tight one → medium.
+    const mild = draw(rng, 2000, [0.31, 0.23, 0.23, 0.23]);
+    expect((await entry.run({ labels: mild, classes: CLASSES, maxTotalVariation: 0.2 } as never))[0]!.severity).toBe('info');
+    expect((await entry.run({ labels: mild, classes: CLASSES, maxTotalVariation: 0.03 } as never))[0]!.severity).toBe('medium');
+
+    // Through audit(): an attribute classifier labels the samples; the card gets TV and min/max ratio.
+    const clf: AttributeClassifier = { classes: CLASSES, predict: (x) => Array.from(x.dataSync(), (v) => Math.round(v)) };
+    const samples = tf.tensor1d(skewed);
+    const card = { name: 'gen', details: {}, intendedUse: { primaryUses: 'demo' }, trainingData: { datasets: [{ name: 'synthetic' }] }, evaluation: { datasets: [{ name: 'generated samples' }] }, results: [], limitations: 'toy' };
+    const report = await audit('gen', { representation: { classifier: clf, samples, reference: [0.25, 0.25, 0.25, 0.25], label: 'generated digits' }, card: card as never });
+    const rep = report.findings.find((x) => x.check === 'representation')!;
+    expect(rep.severity).toBe('high');
+    expect(rep.message).toContain('400 generated digits');
+    expect(report.card!.results!.map((r) => r.name)).toEqual(expect.arrayContaining(['representation_total_variation', 'representation_min_max_ratio']));
+    samples.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { FormatError, InvalidArgumentError, describe, type CommandInput, type CommandOption, type CommandSpec, type TextTokenizer } from '@nutshell/core';
 import { estimateEmissions } from '../carbon/carbon.js';
 import { aif360Metrics } from '../fairness/aif360.js';
@@ -13,12 +13,32 @@ import { verifyManifest } from '../provenance/manifest.js';
 import { AuditLog } from '../report/audit-log.js';
 import { byteTokenizer, detectWatermark } from '../watermark/detect.js';
 import { audit, renderAuditHtml, renderAuditMarkdown } from '../report/audit-report.js';
+import { writeFileAtomic } from './atomic.js';
+import { cdaCommand } from './cda-command.js';
 import { autoValue, parseCsv } from './csv.js';
+import { imageWatermarkCommand } from './image-watermark-command.js';
+import { verbatimCommand } from './verbatim-command.js';
 import { suiteFromConfig } from './report-config.js';
 
 type Opts = CommandInput['options'];
 
-const SUBCOMMANDS = ['fairness', 'dp-epsilon', 'dp-noise', 'membership', 'watermark-detect', 'manifest-verify', 'log-verify', 'carbon', 'report'] as const;
+/** Usage of every subcommand: `nutshell audit --help` lists them, `nutshell audit help <subcommand>` shows one. */
+const USAGE: Record<string, string> = {
+  fairness: 'fairness --data D.json ({"y_true", "y_pred", "sensitive_features", "sample_weight"?}) | --csv F --group col[,col] --y-true col --y-pred col [--weight col] [--privileged v] [--pos-label v] [--method between_groups|to_overall] — fairlearn metrics by group (AIF360 with --privileged)',
+  'dp-epsilon': 'dp-epsilon --sample-rate q --noise-multiplier σ --steps n --delta δ [--accountant rdp|prv] — ε of DP-SGD (RDP with Opacus\' orders, or PRV)',
+  'dp-noise': 'dp-noise --target-epsilon ε --delta δ --sample-rate q --steps n|--epochs e — the noise multiplier for a budget',
+  membership: 'membership --data D.json ({"member_scores", "non_member_scores"} or {"member_losses", "non_member_losses"}) — AUC, TPR at 0.1 % and 1 % FPR',
+  'watermark-detect': 'watermark-detect --text T.txt --key K [--tokenizer bytes|<registered>] | --tokens ids.json --vocab-size V [--prompt-length n] [--gamma γ] [--z-threshold z] [--ignore-repeated] — green-list z-test',
+  'watermark-image': 'watermark-image embed --in IMG.png --out OUT.png --key K --payload BITS|0xHEX [--psnr 40] | watermark-image detect --in IMG.png --key K --bits N | --payload BITS [--fpr 1e-4] [--max-shift px] — invisible DCT spread-spectrum watermark on PNG files (gray, RGB, RGBA)',
+  verbatim: 'verbatim --corpus FILE --texts FILE [--min-length 50] [--tokenizer bytes|<registered>] — verbatim spans of generated texts in the training corpus (files: .json array, .jsonl lines of strings or {text}, else the whole file is one text)',
+  cda: 'cda --in FILE --out FILE [--mode duplicate|substitute] [--probability p] [--direction both|to-second|to-first] [--names] [--pairs pairs.json] [--seed s] — counterfactual data augmentation (.json, .jsonl, or one text per line)',
+  'manifest-verify': 'manifest-verify --manifest M.json [--file F] [--file-name name] [--trusted-key K] — signature and asset hashes of a provenance manifest',
+  'log-verify': 'log-verify --log audit.jsonl — hash chain of an audit log',
+  carbon: 'carbon --energy-kwh E [--region DEU] [--pue 1.2] — CO₂e of a run',
+  report: 'report --config audit.json [--out report.html|.md|.json] [--format html|md|json] — one audit report per model',
+  help: 'help <subcommand> — usage of one subcommand',
+};
+const SUBCOMMANDS = Object.keys(USAGE);
 
 function readText(path: unknown, what: string): string {
   if (typeof path !== 'string' || !path) throw new InvalidArgumentError(`${what}: give a file path`);
@@ -83,6 +103,7 @@ async function resolveTokenizer(name: string, input: CommandInput): Promise<Text
 async function run(input: CommandInput): Promise<unknown> {
   const { args, options: o, print } = input;
   const sub = args[0];
+  if (args.length > 1 && sub !== 'watermark-image' && sub !== 'help') throw new InvalidArgumentError(`audit ${sub}: unexpected argument ${describe(args[1])}`);
   switch (sub) {
     case 'fairness': {
       const data = fairnessInput(o);
@@ -182,12 +203,28 @@ async function run(input: CommandInput): Promise<unknown> {
       if (!['html', 'md', 'json'].includes(format)) throw new InvalidArgumentError(`--format: expected html, md or json, got ${describe(format)}`);
       if (out) {
         const text = format === 'html' ? renderAuditHtml(report) : format === 'md' ? renderAuditMarkdown(report) : `${JSON.stringify(report, null, 2)}\n`;
-        writeFileSync(out, text);
+        writeFileAtomic(out, text);
         print(`wrote ${format} audit report to ${out}`);
       }
       print(`${report.model.name}: ${report.findings.length} findings, overall severity ${report.severity}`);
       for (const f of report.findings) print(`  [${f.severity}] ${f.check}: ${f.message}`);
       return report;
+    }
+    case 'watermark-image':
+      return imageWatermarkCommand(input);
+    case 'verbatim':
+      return verbatimCommand(input, (name) => resolveTokenizer(name, input));
+    case 'cda':
+      return cdaCommand(input);
+    case 'help': {
+      const which = args[1];
+      if (which === undefined) {
+        for (const k of SUBCOMMANDS) print(`nutshell audit ${USAGE[k]}`);
+        return { subcommands: SUBCOMMANDS.map((k) => ({ name: k, usage: `nutshell audit ${USAGE[k]}` })) };
+      }
+      if (!USAGE[which]) throw new InvalidArgumentError(`audit help: unknown subcommand ${describe(which)}; one of ${SUBCOMMANDS.join(', ')}`);
+      print(`Usage: nutshell audit ${USAGE[which]}`);
+      return { name: which, usage: `nutshell audit ${USAGE[which]}` };
     }
     default:
       throw new InvalidArgumentError(`audit: expected a subcommand (${SUBCOMMANDS.join(', ')}), got ${describe(sub)}`);
@@ -195,15 +232,11 @@ async function run(input: CommandInput): Promise<unknown> {
 }
 
 const spec = {
-  summary: 'fairness, differential-privacy, membership-inference, watermark, provenance and carbon audits',
-  description:
-    'Subcommands: fairness (--data D.json with y_true/y_pred/sensitive_features[/sample_weight], or --csv F --group col --y-true col --y-pred col; fairlearn conventions), ' +
-    'dp-epsilon (--sample-rate --noise-multiplier --steps --delta [--accountant rdp|prv]), dp-noise (--target-epsilon --delta --sample-rate --steps|--epochs), ' +
-    'membership (--data with member/non-member scores or losses), watermark-detect (--text T.txt --tokenizer bytes|<registered> --key K, or --tokens ids.json --vocab-size V), ' +
-    'manifest-verify (--manifest M.json [--file F] [--trusted-key K]), log-verify (--log audit.jsonl), carbon (--energy-kwh E [--region DEU] [--pue 1.2]), ' +
-    'report (--config audit.json [--out report.html|report.md|report.json] [--format html|md|json]: one audit report per model with fairness, privacy, watermark, carbon, provenance and the model card).',
+  summary: 'fairness, differential-privacy, membership-inference, watermark (text and image), extraction, CDA, provenance and carbon audits',
+  description: ['Subcommands (run "nutshell audit help <subcommand>" for one):', ...Object.values(USAGE).map((u) => `  ${u}`), 'Outputs (--out) are written atomically; errors are one line.'].join('\n'),
   args: [
     { name: 'subcommand', description: SUBCOMMANDS.join(' | '), required: true },
+    { name: 'action', description: 'embed | detect (watermark-image), or the subcommand to describe (help)' },
   ],
   options: <CommandOption[]>[
     { name: 'data', type: 'string', description: 'JSON input file (fairness, membership)' },
@@ -240,6 +273,20 @@ const spec = {
     { name: 'region', type: 'string', description: 'ISO alpha-3 grid region or WORLD (carbon)' },
     { name: 'pue', type: 'number', description: 'power usage effectiveness (carbon, default 1)' },
     { name: 'config', type: 'string', description: 'audit config JSON (report)' },
+    { name: 'in', type: 'string', description: 'input file: PNG (watermark-image), texts (cda)' },
+    { name: 'payload', type: 'string', description: 'watermark payload as bits "0110…" or hex "0x…" (watermark-image)' },
+    { name: 'bits', type: 'number', description: 'payload length to decode (watermark-image detect)' },
+    { name: 'psnr', type: 'number', description: 'target PSNR in dB (watermark-image embed, default 40)' },
+    { name: 'fpr', type: 'number', description: 'false-positive rate of detection (watermark-image detect, default 1e-4)' },
+    { name: 'max-shift', type: 'number', description: 'largest top/left crop re-aligned for (watermark-image detect)' },
+    { name: 'corpus', type: 'string', description: 'training corpus file (verbatim)' },
+    { name: 'texts', type: 'string', description: 'generated texts file (verbatim)' },
+    { name: 'min-length', type: 'number', description: 'shortest span that counts as extracted, in characters or tokens (verbatim, default 50)' },
+    { name: 'mode', type: 'string', description: 'duplicate (default) or substitute (cda)' },
+    { name: 'probability', type: 'number', description: 'substitution probability (cda --mode substitute, default 0.5)' },
+    { name: 'direction', type: 'string', description: 'both (default), to-second or to-first (cda)' },
+    { name: 'names', type: 'boolean', description: 'also swap first names (cda)' },
+    { name: 'pairs', type: 'string', description: 'JSON file of [first, second] word pairs (cda; default the gender pairs)' },
     { name: 'format', type: 'string', description: 'html, md or json (report; default from --out)' },
   ],
   // None of the audits compute with tensors (report takes predictions and scores), so the CLI need not start a backend.

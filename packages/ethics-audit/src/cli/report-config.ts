@@ -47,6 +47,17 @@ export async function suiteFromConfig(path: string, tokenizerFor: (name: string)
       sampleWeight: pick(f, 'sampleWeight') as number[] | undefined, maxDifference: pick(f, 'maxDifference') as number | undefined,
     };
   }
+  if (isObj(raw.representation)) {
+    const r = raw.representation;
+    const labels = r.labels, classes = r.classes;
+    if (!Array.isArray(labels)) throw new InvalidArgumentError('--config: representation.labels must be an array of class indices (the attribute of each generated sample)');
+    if (!Array.isArray(classes)) throw new InvalidArgumentError('--config: representation.classes must list the class names');
+    suite.representation = {
+      labels: labels as number[], classes: classes as string[], reference: r.reference as number[] | Record<string, number> | undefined,
+      confusion: r.confusion as number[][] | undefined, maxTotalVariation: pick(r, 'maxTotalVariation') as number | undefined,
+      label: r.label as string | undefined, seed: r.seed as number | undefined,
+    };
+  }
   if (isObj(raw.privacy)) {
     const p = raw.privacy;
     suite.privacy = { maxEpsilon: pick(p, 'maxEpsilon') as number | undefined };

@@ -24,8 +24,9 @@ export interface MakePrivateOptions {
   /** Per-example gradient strategy (see perSampleGradients). */
   strategy?: PerSampleStrategy;
   /**
-   * 'ghost' (default when every trainable parameter is in a Linear layer): per-example norms and the
-   * clipped sum without materialising per-example gradients (see ghostClippedGradients).
+   * 'ghost' (default when every trainable parameter is in a sampled layer: Linear, Conv2d, Embedding,
+   * LayerNorm, GroupNorm, RMSNorm): per-example norms and the clipped sum without materialising
+   * per-example gradients where that is cheaper (see ghostClippedGradients).
    * 'per-sample': materialise them (perSampleGradients) and use privatizeGradients.
    */
   clipping?: 'auto' | 'ghost' | 'per-sample';
@@ -36,6 +37,8 @@ export interface DPStepResult {
   loss: number;
   batchSize: number;
   clippedFraction: number;
+  /** How per-example gradients were clipped: ghost/fast clipping, materialised vectorized, the per-example loop, or an empty batch. */
+  method: 'ghost' | 'vectorized' | 'loop' | 'noise-only';
 }
 
 export interface DPFitOptions {
@@ -121,18 +124,18 @@ export class PrivateTraining<B = unknown> {
     if (empty) {
       const d = divisor ?? 1;
       grads = params.map((p) => tf.tidy(() => tf.div(this.noiseRng.normalTensor(p.shape, 0, this.noiseMultiplier * this.maxGradNorm), d)));
-      result = { loss: NaN, batchSize: 0, clippedFraction: 0 };
+      result = { loss: NaN, batchSize: 0, clippedFraction: 0, method: 'noise-only' };
     } else if ((this.options.clipping ?? 'auto') !== 'per-sample' && this.options.strategy !== 'loop'
       && (ghost = ghostClippedGradients(this.model, loss, batch, { maxGradNorm: this.maxGradNorm, noiseMultiplier: this.noiseMultiplier, expectedBatchSize: divisor, seed: this.noiseRng, lossReduction: this.options.lossReduction }))) {
       grads = ghost.grads;
-      result = { loss: ghost.loss, batchSize: ghost.batchSize, clippedFraction: ghost.clippedFraction };
+      result = { loss: ghost.loss, batchSize: ghost.batchSize, clippedFraction: ghost.clippedFraction, method: 'ghost' };
     } else {
-      if (this.options.clipping === 'ghost') throw new InvalidArgumentError('makePrivate: ghost clipping needs every trainable parameter in a Linear layer used once per forward; use clipping "per-sample"');
+      if (this.options.clipping === 'ghost') throw new InvalidArgumentError('makePrivate: ghost clipping needs every trainable parameter in a sampled layer (Linear, Conv2d, Embedding, LayerNorm, GroupNorm, RMSNorm) with no other use of its parameters; use clipping "per-sample"');
       const ps = perSampleGradients(this.model, loss, batch, { strategy: this.options.strategy, lossReduction: this.options.lossReduction });
       try {
         const priv = privatizeGradients(ps.grads, { maxGradNorm: this.maxGradNorm, noiseMultiplier: this.noiseMultiplier, expectedBatchSize: divisor, seed: this.noiseRng });
         grads = priv.grads;
-        result = { loss: ps.loss, batchSize: ps.batchSize, clippedFraction: priv.clippedFraction };
+        result = { loss: ps.loss, batchSize: ps.batchSize, clippedFraction: priv.clippedFraction, method: ps.strategy };
       } finally {
         tf.dispose(ps.grads);
       }

@@ -1,10 +1,13 @@
-import { InvalidArgumentError, describe, type MetricResult } from '@nutshell/core';
+import { InvalidArgumentError, describe, type MetricResult, type Tensor } from '@nutshell/core';
 import { Module } from '@nutshell/nn';
-import { AUDITS, type Finding, type Severity } from '../audits.js';
+import { AUDITS, type Finding, type RepresentationAuditInput, type Severity } from '../audits.js';
 import { estimateEmissions, type EmissionsReport } from '../carbon/carbon.js';
 import type { GroupMetricInput } from '../fairness/group-metrics.js';
 import { fairnessSummary } from '../fairness/group-metrics.js';
 import type { MembershipEvaluation } from '../membership/shadow.js';
+import type { MembershipAudit } from '../membership/membership-audit.js';
+import type { AttributeClassifier } from '../fairness/attribute-classifier.js';
+import type { RepresentationReport } from '../fairness/representation.js';
 import type { MembershipReport } from '../membership/roc.js';
 import { membershipReport } from '../membership/roc.js';
 import { PrivateTraining } from '../privacy/make-private.js';
@@ -28,12 +31,17 @@ export interface AuditSuite {
   card?: ModelCard;
   /** Predictions by group (fairlearn conventions); `maxDifference` (default 0.1) sets the severity. */
   fairness?: GroupMetricInput & { maxDifference?: number };
+  /**
+   * Representation of an attribute in generated samples against a reference distribution: the samples'
+   * labels, or an attribute classifier (e.g. trainAttributeClassifier) and the samples to label.
+   */
+  representation?: Omit<RepresentationAuditInput, 'labels' | 'classes'> & { classes?: readonly string[] } & ({ labels: ArrayLike<number> } | { classifier: AttributeClassifier; samples: Tensor });
   privacy?: {
     /** The DP-SGD run: a makePrivate result or its summary. */
     dp?: PrivateTraining<any> | DPRunSummary; // eslint-disable-line @typescript-eslint/no-explicit-any
     /** ε above this is 'high' (default 10). */
     maxEpsilon?: number;
-    /** Attack results: evaluateMembership output, or raw member / non-member scores (higher = member). */
+    /** Attack results: membershipAudit or evaluateMembership output, or raw member / non-member scores (higher = member). */
     membership?: MembershipEvaluation | { memberScores: number[]; nonMemberScores: number[] };
   };
   /** Generated tokens to test for the green-list watermark; `expected` says whether it should be there. */
@@ -98,6 +106,21 @@ export async function audit(model: Module | { name: string; type?: string; param
     add({ name: 'demographic_parity_difference', value: s.demographic_parity_difference, higherIsBetter: false });
     add({ name: 'equalized_odds_difference', value: s.equalized_odds_difference, higherIsBetter: false });
   }
+  if (suite.representation) {
+    const r = suite.representation;
+    let labels: ArrayLike<number>, classes = r.classes;
+    if ('classifier' in r) {
+      if (!r.classifier || typeof r.classifier.predict !== 'function') throw new InvalidArgumentError(`audit: representation.classifier must be an AttributeClassifier { classes, predict }, got ${describe(r.classifier)}`);
+      labels = await r.classifier.predict(r.samples);
+      classes ??= r.classifier.classes;
+    } else labels = r.labels;
+    if (!classes) throw new InvalidArgumentError('audit: representation needs classes (or a classifier that has them)');
+    const f = await runEntry('representation', { ...r, labels, classes });
+    findings.push(...f);
+    const rep = f[0]!.details as RepresentationReport;
+    add({ name: 'representation_total_variation', value: rep.totalVariation.value, higherIsBetter: false });
+    add({ name: 'representation_min_max_ratio', value: rep.minMaxRatio, higherIsBetter: true });
+  }
   const p = suite.privacy;
   if (p?.dp) {
     const d: DPRunSummary = p.dp instanceof PrivateTraining ? p.dp.privacySummary() : p.dp;
@@ -115,8 +138,13 @@ export async function audit(model: Module | { name: string; type?: string; param
     const attacks: [string, MembershipReport][] = 'memberScores' in m
       ? [['membership-inference', membershipReport(m.memberScores, m.nonMemberScores)]]
       : [['membership-inference/loss', m.loss], ...(m.liraOnline ? [['membership-inference/lira-online', m.liraOnline] as [string, MembershipReport]] : []), ...(m.liraOffline ? [['membership-inference/lira-offline', m.liraOffline] as [string, MembershipReport]] : [])];
+    // A membershipAudit result carries the ε of the target and its shadows: report it next to the AUC.
+    const priv = 'privacy' in m ? (m as MembershipAudit).privacy : undefined;
+    const note = priv?.target ? `; target ${priv.target.dp ? `DP-SGD ε = ${priv.target.epsilon.toFixed(2)} (δ = ${priv.target.delta})` : 'not DP-trained (ε = ∞)'}, ${priv.shadows.length} shadows ${priv.shadowsMatchTarget ? 'trained alike' : 'trained differently'}` : '';
     for (const [name, r] of attacks) {
-      findings.push(miaFinding(name, r));
+      const f = miaFinding(name, r);
+      f.message += note;
+      findings.push(f);
       add({ name: `${name.replace('membership-inference', 'mia')}_auc`.replace('/', '_'), value: r.auc, higherIsBetter: false });
     }
   }
