@@ -318,13 +318,21 @@ export abstract class Module {
 
   setExtraState(_state: unknown): void {}
 
-  /** Disposes every parameter and buffer of the tree. */
+  /** Disposes every parameter and buffer of the tree, and what each module holds besides them (`disposeExtra`). */
   dispose(): void {
     for (const m of this.modules()) {
       for (const v of m.paramsByName.values()) if (!v.isDisposed) v.dispose();
       for (const v of m.buffersByName.values()) if (!v.isDisposed) v.dispose();
+      m.disposeExtra();
     }
   }
+
+  /**
+   * Frees tensors a module keeps outside its parameters and buffers (caches, frozen scales).
+   * `dispose()` calls it on every module of the tree (a parent's dispose does not call its children's
+   * `dispose()`), so subclasses override this hook; it must be safe to call twice.
+   */
+  protected disposeExtra(): void {}
 
   /** A short multi-line summary: paths, classes and parameter counts. */
   toString(): string {

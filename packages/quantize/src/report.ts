@@ -1,6 +1,6 @@
 import { InvalidArgumentError, tf } from '@nutshell/core';
 import { Conv2d, Embedding, Linear, Module } from '@nutshell/nn';
-import { isQuantizedModule } from './model/modules.js';
+import { PackedWeightModule, isQuantizedModule } from './model/modules.js';
 import { isFanInFanOutLayer } from './model/fan-in-fan-out.js';
 
 export interface LayerSize {
@@ -8,8 +8,11 @@ export interface LayerSize {
   /** 'float32' or the packed scheme. */
   format: string;
   params: number;
+  /** Stored bytes: packed codes + scales for quantized layers, 4 per parameter for float ones. */
   bytes: number;
   bitsPerParam: number;
+  /** Dequantized float32 copy the layer holds now for speed (WeightCacheMode); not part of `bytes`. */
+  cacheBytes: number;
 }
 
 export interface SizeReport {
@@ -20,12 +23,19 @@ export interface SizeReport {
   fp32WeightBytes: number;
   weightRatio: number;
   weightBitsPerParam: number;
-  /** Everything: weights plus every other parameter and buffer (float32 bytes). */
+  /** Everything stored: weights plus every other parameter and buffer (float32 bytes). */
   totalBytes: number;
   params: number;
+  /** Dequantized weight caches held now (0 when every quantized layer computes on the fly). */
+  cacheBytes: number;
+  /** What the model occupies in memory now: `totalBytes + cacheBytes`. */
+  residentBytes: number;
 }
 
-/** Exact bytes of a model as it sits in memory (quantized layers count their packed codes and scales). */
+/**
+ * Exact bytes of a model: what is stored (quantized layers count their packed codes and scales) and,
+ * separately, the dequantized weight caches held in memory right now (`cacheBytes`, `residentBytes`).
+ */
 export function sizeReport(model: Module): SizeReport {
   if (!(model instanceof Module)) throw new InvalidArgumentError('sizeReport: expected an nn Module');
   const layers: LayerSize[] = [];
@@ -36,6 +46,7 @@ export function sizeReport(model: Module): SizeReport {
     let params = 0;
     let bytes = 0;
     let format = '';
+    const cacheBytes = m instanceof PackedWeightModule ? m.cacheBytes : 0;
     if (isQuantizedModule(m)) {
       params = m.packedWeight.size;
       bytes = m.packedWeight.storageBytes();
@@ -45,7 +56,7 @@ export function sizeReport(model: Module): SizeReport {
       bytes = 4 * params;
       format = 'float32';
     } else continue;
-    layers.push({ name, format, params, bytes, bitsPerParam: (8 * bytes) / params });
+    layers.push({ name, format, params, bytes, bitsPerParam: (8 * bytes) / params, cacheBytes });
     weightBytes += bytes;
     fp32 += 4 * params;
     weightParams += params;
@@ -59,14 +70,18 @@ export function sizeReport(model: Module): SizeReport {
   // Float layer weights are among the parameters: count them once.
   const floatWeightBytes = layers.filter((l) => l.format === 'float32').reduce((a, l) => a + l.bytes, 0);
   const floatWeightParams = layers.filter((l) => l.format === 'float32').reduce((a, l) => a + l.params, 0);
+  const cacheBytes = layers.reduce((a, l) => a + l.cacheBytes, 0);
+  const totalBytes = weightBytes + otherBytes - floatWeightBytes;
   return {
     layers,
     weightBytes,
     fp32WeightBytes: fp32,
     weightRatio: fp32 ? weightBytes / fp32 : 1,
     weightBitsPerParam: weightParams ? (8 * weightBytes) / weightParams : 0,
-    totalBytes: weightBytes + otherBytes - floatWeightBytes,
+    totalBytes,
     params: weightParams + otherParams - floatWeightParams,
+    cacheBytes,
+    residentBytes: totalBytes + cacheBytes,
   };
 }
 

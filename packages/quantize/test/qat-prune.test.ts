@@ -116,9 +116,33 @@ describe('QAT', () => {
       mlp.dispose();
     });
   }
+  it('2- and 3-bit QAT convert to int4 containers whose codes stay within ±(2^(b−1)−1) and compute the same', async () => {
+    for (const bits of [2, 3]) {
+      const mlp = new MLP({ sizes: [8, 16, 2], seed: 3 });
+      const { x, y } = toyData();
+      prepareQat(mlp, { bits });
+      mlp.eval();
+      const fq = mlp.forward(x);
+      convertQat(mlp);
+      const q = mlp.getModule('0') as QuantizedLinear;
+      expect(q.packedWeight.scheme).toBe('int4');
+      const qmax = 2 ** (bits - 1) - 1;
+      const scales = q.packedWeight.groupScales();
+      const w = q.packedWeight.dequantizeRange();
+      const codes = new Set<number>();
+      for (let i = 0; i < w.length; i++) codes.add(Math.round(w[i]! / scales[Math.floor(i / 8)]!));
+      expect(Math.max(...[...codes].map(Math.abs))).toBe(qmax);
+      expect(codes.size).toBeLessThanOrEqual(2 * qmax + 1);
+      const out = mlp.forward(x);
+      expect(maxAbsDiff(await out.data(), await fq.data())).toBeLessThan(1e-5);
+      tf.dispose([x, y, fq, out]);
+      mlp.dispose();
+    }
+  });
+
   it('rejects bad QAT configs', () => {
     const mlp = new MLP({ sizes: [4, 4], seed: 1 });
-    expect(() => prepareQat(mlp, { bits: 3 as never })).toThrow(/bits/);
+    for (const bits of [1, 9, 2.5]) expect(() => prepareQat(mlp, { bits })).toThrow(/bits/);
     expect(() => prepareQat(mlp, { method: 'pact' as never })).toThrow(/method/);
     mlp.dispose();
   });

@@ -1,5 +1,6 @@
 import { FormatError, InvalidArgumentError, parseSafetensors, type CommandSpec } from '@nutshell/core';
 import { exportGpt2Gguf, GGUF_QUANTS, type GgufQuant, type Gpt2Config } from '../export/gpt2-gguf.js';
+import type { BpeTokenizerData } from '../gguf/tokenizer.js';
 import { quantizeSafetensorsFile } from '../model/quantize-file.js';
 import { WEIGHT_SCHEMES, type WeightScheme } from '../model/packed-weight.js';
 import { RecipeError } from '../model/recipe.js';
@@ -79,10 +80,31 @@ export const exportCommand: CommandSpec = {
     const { config, bytes } = await readModelDir(options.model);
     if (!config) throw new FormatError('gpt2', 'config.json is missing');
     const { tensors } = parseSafetensors(bytes);
-    const file = exportGpt2Gguf(config as unknown as Gpt2Config, tensors, quant, typeof config['_name_or_path'] === 'string' ? (config['_name_or_path'] as string) : 'gpt2');
     const fs = await import('node:fs/promises');
+    const tokenizer = await readBpeFiles(String(options.model));
+    const file = exportGpt2Gguf(config as unknown as Gpt2Config, tensors, quant, typeof config['_name_or_path'] === 'string' ? (config['_name_or_path'] as string) : 'gpt2', tokenizer);
     await fs.writeFile(out, file);
-    print(`wrote ${out}: ${file.length} bytes, ${quant}`);
-    return { out, bytes: file.length, quant, architecture: 'gpt2' };
+    print(`wrote ${out}: ${file.length} bytes, ${quant}${tokenizer ? ', with the tokenizer (vocab.json + merges.txt)' : ', no tokenizer (vocab.json / merges.txt not found)'}`);
+    return { out, bytes: file.length, quant, architecture: 'gpt2', tokenizer: !!tokenizer };
   },
 };
+
+/** Hugging Face GPT-2 tokenizer files of a model directory (vocab.json + merges.txt), or undefined. */
+async function readBpeFiles(dir: string): Promise<BpeTokenizerData | undefined> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  let vocabText: string, mergesText: string;
+  try {
+    [vocabText, mergesText] = await Promise.all([fs.readFile(path.join(dir, 'vocab.json'), 'utf8'), fs.readFile(path.join(dir, 'merges.txt'), 'utf8')]);
+  } catch {
+    return undefined;
+  }
+  let vocab: Record<string, number>;
+  try {
+    vocab = JSON.parse(vocabText) as Record<string, number>;
+  } catch (e) {
+    throw new FormatError('gpt2', `vocab.json: ${(e as Error).message}`);
+  }
+  const merges = mergesText.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '' && !l.startsWith('#version'));
+  return { vocab, merges };
+}

@@ -2,6 +2,7 @@ import { FormatError, InvalidArgumentError, rawToTensor, type RawTensor } from '
 import { ggmlTypeInfo, type GgmlType } from '../ggml/types.js';
 import { gguf } from '../gguf/values.js';
 import { writeGguf, type GgufTensorInput } from '../gguf/writer.js';
+import { gpt2TokenizerMetadata, type BpeTokenizerData } from '../gguf/tokenizer.js';
 
 export type GgufQuant = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q4_k' | 'q6_k';
 export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q4_k', 'q6_k'];
@@ -72,9 +73,11 @@ function transpose2d(v: Float32Array, rows: number, cols: number): Float32Array 
  * + safetensors tensors): names mapped to token_embd / position_embd / blk.N.attn_qkv / … / output,
  * Conv1D weights transposed to [out, in], 2-D weights in `quant` (rows that do not fill whole blocks
  * fall back to Q8_0 or F16), 1-D tensors in F32, and the gpt2.* hyperparameters. Without lm_head the
- * tied output matrix is written from wte, as llama.cpp's converter does. No tokenizer metadata.
+ * tied output matrix is written from wte, as llama.cpp's converter does. With `tokenizer` (vocab +
+ * merges), the tokenizer.ggml.* keys llama.cpp loads a GPT-2 BPE vocabulary from are written too
+ * (padded to the embedding's rows with UNUSED `[PAD{id}]` tokens).
  */
-export function exportGpt2Gguf(config: Gpt2Config, tensors: Record<string, RawTensor>, quant: GgufQuant = 'f16', name = 'gpt2'): Uint8Array {
+export function exportGpt2Gguf(config: Gpt2Config, tensors: Record<string, RawTensor>, quant: GgufQuant = 'f16', name = 'gpt2', tokenizer?: BpeTokenizerData): Uint8Array {
   if (!GGUF_QUANTS.includes(quant)) throw new InvalidArgumentError(`--quant must be one of ${GGUF_QUANTS.join(', ')}, got ${JSON.stringify(quant)}`);
   for (const k of ['n_layer', 'n_head', 'n_embd'] as const) {
     if (!Number.isInteger(config?.[k]) || config[k] < 1) throw new FormatError('gpt2', `config.json: '${k}' must be a positive integer, got ${JSON.stringify(config?.[k])}`);
@@ -102,6 +105,11 @@ export function exportGpt2Gguf(config: Gpt2Config, tensors: Record<string, RawTe
     if (!seen.has(`blk.${i}.attn_qkv.weight`)) throw new FormatError('gpt2', `config says ${config.n_layer} layers but 'h.${i}.attn.c_attn.weight' is missing`);
   }
   const ctx = config.n_positions ?? config.n_ctx ?? 1024;
+  const vocabRows = (wte as { shape: number[] }).shape[0]!;
+  const tok = tokenizer ? gpt2TokenizerMetadata({ vocabSize: vocabRows, ...tokenizer }) : {};
+  if (tokenizer && (tok['tokenizer.ggml.tokens']!.value as string[]).length !== vocabRows) {
+    throw new FormatError('gpt2', `the tokenizer has ${(tok['tokenizer.ggml.tokens']!.value as string[]).length} tokens, the embedding ${vocabRows} rows`);
+  }
   return writeGguf({
     metadata: {
       'general.architecture': 'gpt2',
@@ -113,6 +121,7 @@ export function exportGpt2Gguf(config: Gpt2Config, tensors: Record<string, RawTe
       'gpt2.block_count': gguf.u32(config.n_layer),
       'gpt2.attention.head_count': gguf.u32(config.n_head),
       'gpt2.attention.layer_norm_epsilon': gguf.f32(config.layer_norm_epsilon ?? 1e-5),
+      ...tok,
     },
     tensors: out,
   });

@@ -2,6 +2,7 @@ import { DTypeError, InvalidArgumentError, tf, tensor, type Tensor } from '@nuts
 import { Conv2d, Embedding, Linear, Module, conv2dTorch, fromNHWC, toNHWC, type DataFormat } from '@nutshell/nn';
 import { dynamicFakeQuantize, staticFakeQuantize } from './dynamic.js';
 import { PackedWeight, type WeightQuantConfig } from './packed-weight.js';
+import { DequantCache, cacheWanted, checkWeightCacheMode, type WeightCacheMode } from './weight-cache.js';
 
 /**
  * How a quantized layer treats its input: `none` (weight-only), `dynamic` (ONNX DynamicQuantizeLinear
@@ -19,6 +20,72 @@ export interface QuantizedModule {
 
 export function isQuantizedModule(m: unknown): m is Module & QuantizedModule {
   return m instanceof QuantizedLinear || m instanceof QuantizedConv2d || m instanceof QuantizedEmbedding;
+}
+
+/**
+ * Base of the layers that multiply by a whole packed weight (Linear, Conv2d): holds the packed weight
+ * and an optional dequantized float32 copy (see WeightCacheMode), freed by `dispose()` and rebuilt
+ * when the packed weight is replaced or marked modified.
+ */
+export abstract class PackedWeightModule extends Module {
+  private packed: PackedWeight;
+  private mode: WeightCacheMode;
+  private readonly cache = new DequantCache();
+  constructor(packedWeight: PackedWeight, weightCache: WeightCacheMode = 'auto') {
+    super();
+    this.packed = packedWeight;
+    this.mode = checkWeightCacheMode(weightCache);
+  }
+
+  get packedWeight(): PackedWeight {
+    return this.packed;
+  }
+
+  /** Replaces the packed weight (same shape); a cached float copy of the old one is dropped. */
+  setPackedWeight(w: PackedWeight): void {
+    if (!(w instanceof PackedWeight)) throw new InvalidArgumentError(`${this.constructor.name}.setPackedWeight: expected a PackedWeight`);
+    const a = this.packed.shape;
+    if (w.shape.length !== a.length || w.shape.some((d, i) => d !== a[i])) {
+      throw new InvalidArgumentError(`${this.constructor.name}.setPackedWeight: shape [${w.shape.join(', ')}] differs from [${a.join(', ')}]`);
+    }
+    this.packed = w;
+    this.cache.release();
+  }
+
+  get weightCache(): WeightCacheMode {
+    return this.mode;
+  }
+  /** Changes the cache mode; `off` frees a cached copy at once. */
+  set weightCache(mode: WeightCacheMode) {
+    this.mode = checkWeightCacheMode(mode);
+    if (mode === 'off') this.cache.release();
+  }
+
+  /** Bytes of the dequantized float32 copy held now (0 when none). */
+  get cacheBytes(): number {
+    return this.cache.bytes;
+  }
+
+  releaseWeightCache(): void {
+    this.cache.release();
+  }
+
+  /** The float weight in the layout the forward multiplies by (the caller disposes it). */
+  protected abstract buildForwardWeight(): Tensor;
+
+  /**
+   * The weight for one forward, inside the caller's tidy: the cached copy (kept) or a fresh one
+   * (disposed by the tidy). Both hold the same values, so outputs do not depend on the mode.
+   */
+  protected forwardWeight(): Tensor {
+    if (cacheWanted(this.mode, this.training)) return this.cache.get(this.packed, () => this.buildForwardWeight());
+    this.cache.release();
+    return this.buildForwardWeight();
+  }
+
+  protected override disposeExtra(): void {
+    this.cache.release();
+  }
 }
 
 function checkActivation(a: ActivationQuant | undefined): ActivationQuant {
@@ -46,14 +113,16 @@ export interface QuantizedLinearOptions {
    * still [out, in]; the flag is recorded when saving so the float weight can be restored as [in, out].
    */
   fromFanInFanOut?: boolean;
+  /** Keep the dequantized weight between forwards (default `auto`: in eval mode). */
+  weightCache?: WeightCacheMode;
 }
 
 /**
  * A Linear whose weight [out, in] stays packed (int8 / int4 / NF4 / FP4) and is dequantized on the fly
- * in every forward; the bias stays a float32 parameter named `bias`. Gradients flow to the input (and
- * the bias), so it can sit frozen under adapters (QLoRA).
+ * (or once, into a cache: see WeightCacheMode); the bias stays a float32 parameter named `bias`.
+ * Gradients flow to the input (and the bias), so it can sit frozen under adapters (QLoRA).
  */
-export class QuantizedLinear extends Module implements QuantizedModule {
+export class QuantizedLinear extends PackedWeightModule implements QuantizedModule {
   readonly bias: tf.Variable | null;
   readonly activation: ActivationQuant;
   /** Replaced a layer whose float weight was stored [in, out] (see QuantizedLinearOptions). */
@@ -62,11 +131,11 @@ export class QuantizedLinear extends Module implements QuantizedModule {
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    readonly packedWeight: PackedWeight,
+    packedWeight: PackedWeight,
     bias: Tensor | null = null,
     options: QuantizedLinearOptions = {},
   ) {
-    super();
+    super(packedWeight, options.weightCache);
     const [o, i] = packedWeight.shape;
     if (packedWeight.shape.length !== 2 || o !== outFeatures || i !== inFeatures) {
       throw new InvalidArgumentError(`QuantizedLinear: packed weight has shape [${packedWeight.shape.join(', ')}], expected [${outFeatures}, ${inFeatures}]`);
@@ -93,14 +162,19 @@ export class QuantizedLinear extends Module implements QuantizedModule {
     return this.packedWeight.dequantize();
   }
 
+  // Same layout and matMul as the float layer it replaced (Conv1D: x·W[in, out]; Linear: x·W[out, in]ᵀ).
+  protected buildForwardWeight(): Tensor {
+    return this.fromFanInFanOut ? this.packedWeight.dequantizeTransposed() : this.packedWeight.dequantize();
+  }
+
   forward(x: Tensor): Tensor {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       throw new InvalidArgumentError(`QuantizedLinear: input must be [..., ${this.inFeatures}], got [${x.shape.join(', ')}]`);
     }
     return tf.tidy(() => {
-      const w = this.dequantizeWeight();
+      const w = this.forwardWeight();
       const flat = x.rank === 2 ? x : tf.reshape(x, [-1, this.inFeatures]);
-      let y = tf.matMul(quantizeInput(flat, this.activation), w, false, true);
+      let y = tf.matMul(quantizeInput(flat, this.activation), w, false, !this.fromFanInFanOut);
       if (this.bias) y = tf.add(y, this.bias);
       return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
     });
@@ -145,12 +219,12 @@ export function makeConv2d(g: ConvGeometry, outChannels = g.outChannels, inChann
   return new Conv2d(inChannels, outChannels, g.kernelSize, { stride: g.stride, dilation: g.dilation, groups: g.groups, dataFormat: g.dataFormat, padding: [t, l], bias, seed: 0 });
 }
 
-/** A Conv2d with a packed weight [out, in/groups, kh, kw], dequantized on the fly. */
-export class QuantizedConv2d extends Module implements QuantizedModule {
+/** A Conv2d with a packed weight [out, in/groups, kh, kw], dequantized on the fly or cached (WeightCacheMode). */
+export class QuantizedConv2d extends PackedWeightModule implements QuantizedModule {
   readonly bias: tf.Variable | null;
   readonly activation: ActivationQuant;
-  constructor(readonly geometry: ConvGeometry, readonly packedWeight: PackedWeight, bias: Tensor | null = null, options: QuantizedLinearOptions = {}) {
-    super();
+  constructor(readonly geometry: ConvGeometry, packedWeight: PackedWeight, bias: Tensor | null = null, options: QuantizedLinearOptions = {}) {
+    super(packedWeight, options.weightCache);
     const g = geometry;
     const want = [g.outChannels, g.inChannels / g.groups, ...g.kernelSize];
     if (packedWeight.shape.length !== 4 || want.some((d, i) => d !== packedWeight.shape[i])) {
@@ -169,12 +243,16 @@ export class QuantizedConv2d extends Module implements QuantizedModule {
     return this.packedWeight.dequantize();
   }
 
+  protected buildForwardWeight(): Tensor {
+    return this.packedWeight.dequantize();
+  }
+
   forward(x: Tensor): Tensor {
     const g = this.geometry;
     const c = g.dataFormat === 'NHWC' ? 3 : 1;
     if (x.rank !== 4 || x.shape[c] !== g.inChannels) throw new InvalidArgumentError(`QuantizedConv2d: expected a rank-4 ${g.dataFormat} input with ${g.inChannels} channels, got [${x.shape.join(', ')}]`);
     return tf.tidy(() => {
-      const w = this.dequantizeWeight();
+      const w = this.forwardWeight();
       const xin = quantizeInput(toNHWC(x, g.dataFormat), this.activation);
       const y = conv2dTorch(xin, w, this.bias, { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups });
       return fromNHWC(y, g.dataFormat);

@@ -58,7 +58,8 @@ const FP4_PAIRS = pairTable(FP4_CODE);
  *   first value in the low nibble); symmetric → signed codes, asymmetric → unsigned codes + zero points;
  * - nf4 / fp4: bitsandbytes blocks (first value in the high nibble), absmax per block, optionally
  *   double-quantized.
- * `dequantize()` rebuilds float32 values on demand; nothing float-sized is cached.
+ * `dequantize()` rebuilds float32 values on demand; nothing float-sized is kept here (the quantized
+ * modules may keep a dequantized copy, see `WeightCacheMode`).
  */
 export class PackedWeight {
   private constructor(
@@ -72,6 +73,16 @@ export class PackedWeight {
     /** nf4/fp4 with double quantization. */
     readonly nested: NestedScales | null,
   ) {}
+
+  private revision = 0;
+  /** Bumped by `markModified()`; caches of the dequantized weight compare it to stay valid. */
+  get version(): number {
+    return this.revision;
+  }
+  /** Call after editing `packed` / `scale` / `zeroPoint` / `nested` in place: drops dequantized caches. */
+  markModified(): void {
+    this.revision++;
+  }
 
   get scheme(): WeightScheme {
     return this.info.scheme;
@@ -186,6 +197,16 @@ export class PackedWeight {
   /** The whole weight as a float32 tensor of its shape (the caller disposes it). */
   dequantize(): Tensor {
     return tensor(this.dequantizeRange(), this.info.shape, 'float32');
+  }
+
+  /** A 2-D weight [rows, cols] dequantized and transposed to [cols, rows] (the caller disposes it). */
+  dequantizeTransposed(): Tensor {
+    if (this.info.shape.length !== 2) throw new ShapeError(`dequantizeTransposed: expected a 2-D weight, got [${this.info.shape.join(', ')}]`);
+    const [r, c] = this.info.shape as [number, number];
+    const v = this.dequantizeRange();
+    const t = new Float32Array(v.length);
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) t[j * r + i] = v[i * c + j]!;
+    return tensor(t, [c, r], 'float32');
   }
 
   /** Exact bytes held: packed codes, scales (float32), zero points (1 byte each), nested scales. */

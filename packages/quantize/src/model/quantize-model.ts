@@ -4,6 +4,10 @@ import { QuantizedConv2d, QuantizedEmbedding, QuantizedLinear, type ActivationQu
 import { RecipeError, normalizeRecipe, specFor, unmatchedExactNames, type LayerKind, type LayerQuantSpec, type RecipeInput } from './recipe.js';
 import type { WeightQuantConfig } from './packed-weight.js';
 import { fanInFanOutWeightOutIn, isFanInFanOutLayer } from './fan-in-fan-out.js';
+import { quantizableLayers } from './layers.js';
+import { isMixedPrecisionRecipe, planMixedPrecision, type MixedPrecisionPlan, type MixedPrecisionRecipe } from './mixed-precision.js';
+
+export { layerKind, quantizableLayers } from './layers.js';
 
 /** One layer quantizeModel replaced. */
 export interface ReplacedLayer {
@@ -19,25 +23,8 @@ export interface QuantizeModelResult {
   replaced: ReplacedLayer[];
   /** Quantizable layers left in float32 (skipped or unmatched). */
   kept: string[];
-}
-
-export function layerKind(m: Module): LayerKind | null {
-  if (m instanceof Linear) return 'linear';
-  if (m instanceof Conv2d) return 'conv2d';
-  if (m instanceof Embedding) return 'embedding';
-  // GPT-2 Conv1D and the like: a linear layer with its weight stored [in, out].
-  if (isFanInFanOutLayer(m)) return 'linear';
-  return null;
-}
-
-/** Float layers of a tree with their dotted paths, in registration order. */
-export function quantizableLayers(model: Module): [string, Module, LayerKind][] {
-  const out: [string, Module, LayerKind][] = [];
-  for (const [name, m] of model.namedModules()) {
-    const kind = layerKind(m);
-    if (kind && name !== '') out.push([name, m, kind]);
-  }
-  return out;
+  /** With a mixed-precision recipe: the measured sensitivities and the chosen format per layer. */
+  plan?: MixedPrecisionPlan;
 }
 
 function weightConfig(spec: LayerQuantSpec): WeightQuantConfig {
@@ -79,9 +66,18 @@ export function quantizeLayer(m: Module, spec: LayerQuantSpec, activation: Activ
  * (torchao's `quantize_(model, config)`). Rules match dotted module paths exactly or by RegExp;
  * `skip` wins over rules; the first matching rule wins; `default` covers the rest of `types`.
  * Exact names that match no layer throw a RecipeError. The replaced float layers are disposed.
+ *
+ * A mixed-precision recipe (`budgetBytes` or `budgetRatio`, `candidates`, `calibration`) first
+ * measures each layer's sensitivity to each candidate format and picks formats under the budget
+ * (`planMixedPrecision`); the plan comes back in the result.
  */
-export function quantizeModel(model: Module, recipe: RecipeInput): QuantizeModelResult {
+export function quantizeModel(model: Module, recipe: RecipeInput | MixedPrecisionRecipe): QuantizeModelResult {
   if (!(model instanceof Module)) throw new InvalidArgumentError('quantizeModel: expected an nn Module');
+  if (isMixedPrecisionRecipe(recipe)) {
+    const plan = planMixedPrecision(model, recipe);
+    const rules = plan.layers.map((l) => ({ ...l.chosen.spec, match: l.name, types: [l.kind] }));
+    return { ...quantizeModel(model, { rules, default: 'none', types: ['linear', 'conv2d', 'embedding'] }), plan };
+  }
   const r = normalizeRecipe(recipe);
   const layers = quantizableLayers(model);
   const missing = unmatchedExactNames(r, layers.map(([n]) => n));

@@ -8,8 +8,11 @@ import { RecipeError, normalizeRecipe, specFor, type NamePattern } from '../mode
 import { fakeQuantSTE, lsqFakeQuant, lsqInitStep } from './fake-quant.js';
 
 export interface QatConfig {
-  /** Weight bits (symmetric, per output channel, codes −(2^(b−1)−1)…2^(b−1)−1). Default 4. */
-  bits?: 4 | 8;
+  /**
+   * Weight bits, 2–8 (symmetric, per output channel, codes −(2^(b−1)−1)…2^(b−1)−1). Default 4.
+   * Converted layers store b ≤ 4 in int4 containers and b ≥ 5 in int8 (the codes keep the narrow range).
+   */
+  bits?: number;
   /** 'ste': scale from the running weight absmax, straight-through rounding; 'lsq': learned step. Default 'ste'. */
   method?: 'ste' | 'lsq';
   /** Also fake-quantize layer inputs to uint8 (moving-average min/max, PyTorch's default 0.01). */
@@ -20,7 +23,7 @@ export interface QatConfig {
 }
 
 interface QatState {
-  bits: 4 | 8;
+  bits: number;
   method: 'ste' | 'lsq';
   activations: boolean;
   averagingConstant: number;
@@ -95,6 +98,7 @@ class FakeQuantParts {
 
   dispose(): void {
     this.frozenScale?.dispose();
+    this.frozenScale = null;
   }
 }
 
@@ -121,9 +125,8 @@ export class QatLinear extends Linear {
   override forward(x: Tensor): Tensor {
     return tf.tidy(() => this.forwardWithWeight(this.fq.input(x, this.training), this.fq.weight(this.weight)));
   }
-  override dispose(): void {
+  protected override disposeExtra(): void {
     this.fq.dispose();
-    super.dispose();
   }
 }
 
@@ -148,16 +151,15 @@ export class QatConv2d extends Conv2d {
       return this.forwardWithWeight(this.fq.input(x, this.training), this.fq.weight(this.weight));
     });
   }
-  override dispose(): void {
+  protected override disposeExtra(): void {
     this.fq.dispose();
-    super.dispose();
   }
 }
 
 function qatState(config: QatConfig): QatState {
   const bits = config.bits ?? 4;
   const method = config.method ?? 'ste';
-  if (bits !== 4 && bits !== 8) throw new RecipeError(`QAT bits must be 4 or 8, got ${JSON.stringify(bits)}`);
+  if (!Number.isInteger(bits) || bits < 2 || bits > 8) throw new RecipeError(`QAT bits must be an integer in [2, 8], got ${JSON.stringify(bits)}`);
   if (method !== 'ste' && method !== 'lsq') throw new RecipeError(`QAT method must be ste or lsq, got ${JSON.stringify(method)}`);
   const c = config.averagingConstant ?? 0.01;
   if (!(c > 0 && c <= 1)) throw new RecipeError(`averagingConstant must be in (0, 1], got ${c}`);
@@ -207,7 +209,7 @@ export function convertQat(model: Module): string[] {
       const s = tf.reshape(tf.tensor1d(scales), [scales.length, ...m.weight.shape.slice(1).map(() => 1)]);
       return tf.clipByValue(tf.div(m.weight, s), -qp, qp).mul(s);
     });
-    const packed = PackedWeight.quantize(clipped, { scheme: bits === 8 ? 'int8' : 'int4', groupSize: rowLen, symmetric: true, scale: scales });
+    const packed = PackedWeight.quantize(clipped, { scheme: bits > 4 ? 'int8' : 'int4', groupSize: rowLen, symmetric: true, scale: scales });
     clipped.dispose();
     const qa = m.fq.activationQParams();
     const activation: ActivationQuant = qa ? { mode: 'static', ...qa } : { mode: 'none' };
