@@ -1,6 +1,7 @@
 import { FormatError, InvalidArgumentError, parseSafetensors, type CommandSpec } from '@nutshell/core';
 import { exportGpt2Gguf, GGUF_QUANTS, type GgufQuant, type Gpt2Config } from '../export/gpt2-gguf.js';
 import type { BpeTokenizerData } from '../gguf/tokenizer.js';
+import { requireApproval } from './approval-gate.js';
 import { quantizeSafetensorsFile } from '../model/quantize-file.js';
 import { WEIGHT_SCHEMES, type WeightScheme } from '../model/packed-weight.js';
 import { RecipeError } from '../model/recipe.js';
@@ -70,8 +71,9 @@ export const exportCommand: CommandSpec = {
     { name: 'quant', type: 'string', description: `tensor type: ${GGUF_QUANTS.join(', ')}`, default: 'f16' },
     { name: 'model', type: 'string', description: 'model directory' },
     { name: 'out', type: 'string', description: 'output FILE.gguf' },
+    { name: 'require-approval', type: 'string', description: 'signed approval FILE ({report, decisions, approvers}); export only if approved and the report\'s model_sha256 is this model.safetensors (needs @nutshell/ethics-audit)' },
   ],
-  async run({ options, print }) {
+  async run({ options, print, kit }) {
     if (options.format !== 'gguf') throw new InvalidArgumentError(`--format: only gguf is supported, got ${JSON.stringify(options.format)}`);
     const quant = String(options.quant) as GgufQuant;
     if (!GGUF_QUANTS.includes(quant)) throw new InvalidArgumentError(`--quant must be one of ${GGUF_QUANTS.join(', ')}, got ${JSON.stringify(options.quant)}`);
@@ -79,13 +81,15 @@ export const exportCommand: CommandSpec = {
     if (typeof out !== 'string' || !out) throw new InvalidArgumentError('--out FILE.gguf is required');
     const { config, bytes } = await readModelDir(options.model);
     if (!config) throw new FormatError('gpt2', 'config.json is missing');
+    const approval = typeof options['require-approval'] === 'string' ? await requireApproval(options['require-approval'], bytes, kit) : undefined;
+    if (approval) print(`approved by ${approval.approvedBy.join(', ')} (model sha256 ${approval.modelSha256.slice(0, 12)}…)`);
     const { tensors } = parseSafetensors(bytes);
-    const fs = await import('node:fs/promises');
     const tokenizer = await readBpeFiles(String(options.model));
     const file = exportGpt2Gguf(config as unknown as Gpt2Config, tensors, quant, typeof config['_name_or_path'] === 'string' ? (config['_name_or_path'] as string) : 'gpt2', tokenizer);
-    await fs.writeFile(out, file);
+    const { writeFileAtomic } = await import('@nutshell/core/node');
+    await writeFileAtomic(out, file);
     print(`wrote ${out}: ${file.length} bytes, ${quant}${tokenizer ? ', with the tokenizer (vocab.json + merges.txt)' : ', no tokenizer (vocab.json / merges.txt not found)'}`);
-    return { out, bytes: file.length, quant, architecture: 'gpt2', tokenizer: !!tokenizer };
+    return { out, bytes: file.length, quant, architecture: 'gpt2', tokenizer: !!tokenizer, ...(approval ? { approval } : {}) };
   },
 };
 
