@@ -1,18 +1,20 @@
-// Domain adaptation of a small character-level GPT (@nutshell/transformer): pretrained on WordNet
-// glosses of every lexicographer file except one (default noun.food), then fine-tuned on that held-out
-// domain with full fine-tuning, LoRA, QLoRA (NF4 + double-quant base) and DoRA for the same steps
-// and the same batches. Learning rates are picked on the domain's validation split; the table reports
-// the test split. The pretrained checkpoint is cached in the OS temp folder (keyed by its settings).
-//   node packages/finetune-lora/bench/gpt-finetune.mjs [--steps 80] [--tune-steps 30] [--pretrain-steps 500] [--pretrain-only] [--no-tune]
-//       [--r 1] [--domain noun.food] [--out result.json]
-// Prints progress on stderr, then one JSON object and a table on stdout.
-import { Rng, loadSafetensors, saveSafetensors, tf, useBackend } from '@nutshell/core';
-import { glossLines, loadWordNet } from '@nutshell/datasets';
+// Domain adaptation of nanoGPT's tiny-Shakespeare char GPT (CPU config: 4 layers, 4 heads, 128 dims,
+// context 64, 2000 steps) to WordNet glosses — a different text — by full fine-tuning, LoRA, QLoRA
+// (NF4 + double-quant base) and DoRA for the same steps and the same batches. The glosses are mapped
+// to the base's 65 characters (unknown characters dropped, and counted), split 70/15/15 by line;
+// learning rates are picked on the validation split and the table reports the test split.
+//   node packages/finetune-lora/bench/gpt-finetune.mjs [--base DIR] [--steps 40] [--lr-full 3e-4,1e-3,3e-3] [--lr-lora 1e-2,3e-2]
+//       [--no-tune] [--methods full,lora,qlora,dora] [--domain all|noun.food|…] [--r 2] [--alpha 4] [--out result.json]
+// --base DIR: a folder with config.json + model.safetensors (HF GPT-2 layout) + char-tokenizer.json, as
+// packages/transformer/bench/train-gpt.mjs --out writes. Without it the base is pretrained here with
+// transformer's trainGpt (NANOGPT_CPU_RECIPE) on tiny Shakespeare (@nutshell/datasets; set
+// NUTSHELL_DATA_DIR) and cached in the OS temp folder. Progress on stderr; JSON and a table on stdout.
+import { Rng, tf, useBackend } from '@nutshell/core';
+import { glossLines, loadTinyShakespeare, loadWordNet } from '@nutshell/datasets';
 import { AdamW } from '@nutshell/nn';
-import { CharTokenizer, GPT } from '@nutshell/transformer';
+import { GPT, NANOGPT_CPU_RECIPE, loadGpt2, loadTokenizer, trainGpt } from '@nutshell/transformer';
 import { LoraModel, enableGradientCheckpointing, fullFineTune, memoryReport, prepareQLoRA, toPeftFiles } from '@nutshell/finetune-lora';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,29 +23,61 @@ const arg = (name, dflt) => {
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 const flag = (name) => process.argv.includes(`--${name}`);
+const lrList = (s) => s.split(',').map(Number);
 const O = {
-  domain: arg('domain', 'noun.food'),
-  steps: Number(arg('steps', 80)),
-  pretrainSteps: Number(arg('pretrain-steps', 500)),
-  tuneSteps: Number(arg('tune-steps', 30)),
+  base: arg('base', null),
+  pretrainSteps: Number(arg('pretrain-steps', NANOGPT_CPU_RECIPE.steps)),
+  domain: arg('domain', 'all'),
+  maxLines: Number(arg('max-lines', 12000)),
+  steps: Number(arg('steps', 40)),
   tune: !flag('no-tune'),
-  batch: Number(arg('batch', 16)),
-  ctx: Number(arg('ctx', 64)),
-  embd: Number(arg('embd', 64)),
-  layers: Number(arg('layers', 3)),
-  heads: 4,
-  r: Number(arg('r', 1)),
-  // Used when --no-tune (the values the validation grid picked on the reference run).
-  lrFull: Number(arg('lr-full', 1e-3)),
-  lrLora: Number(arg('lr-lora', 1e-2)),
+  batch: Number(arg('batch', NANOGPT_CPU_RECIPE.batchSize)),
+  r: Number(arg('r', 2)),
+  alpha: Number(arg('alpha', 2 * Number(arg('r', 2)))),
+  // Validation grids; with --no-tune the first entry of each is used.
+  lrFull: lrList(arg('lr-full', '3e-4,1e-3,3e-3')),
+  lrLora: lrList(arg('lr-lora', '1e-2,3e-2')),
+  // A subset of full,lora,qlora,dora (e.g. to widen one grid); the summary needs all four.
+  methods: arg('methods', 'full,lora,qlora,dora').split(','),
   seed: 0,
   evalWindows: Number(arg('eval-windows', 96)),
+  testWindows: Number(arg('test-windows', 320)),
 };
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 await useBackend((await import('@nutshell/backend-wasm')).default);
 const T0 = performance.now();
 
-// ---- data: general glosses (pretraining), the held-out domain split 70/15/15 into train/val/test
+// ---- the base: a given folder, or pretrained here and cached (trainGpt resumes a half-done cache)
+let shakespeare = null;
+try {
+  shakespeare = await loadTinyShakespeare();
+} catch (e) {
+  if (!O.base) throw e;
+  log(`tiny Shakespeare unavailable (${e.message}); no forgetting column`);
+}
+let baseDir = O.base;
+let pretrain = { dir: baseDir, cached: true, seconds: 0 };
+if (!baseDir) {
+  baseDir = join(tmpdir(), 'nutshell-bench-gpt-finetune', `shakespeare-char-nanogpt-cpu-${O.pretrainSteps}`);
+  if (!existsSync(join(baseDir, 'model.safetensors'))) {
+    log(`pretraining the base (${O.pretrainSteps} steps, NANOGPT_CPU_RECIPE) into ${baseDir}…`);
+    const t = performance.now();
+    const r = await trainGpt({ text: shakespeare.text, steps: O.pretrainSteps, evalEvery: Math.min(250, O.pretrainSteps), outDir: baseDir, progress: { mode: 'json', every: 100 } });
+    r.model.dispose();
+    pretrain = { dir: baseDir, cached: false, seconds: (performance.now() - t) / 1000 };
+  }
+  pretrain.dir = baseDir;
+}
+const base = await loadGpt2(baseDir);
+const tokenizer = await loadTokenizer(baseDir);
+const CONFIG = base.config;
+const T = CONFIG.nPositions;
+if (flag('pretrain-only')) {
+  log(`base at ${baseDir}`);
+  process.exit(0);
+}
+
+// ---- target domain: WordNet glosses in the base's character set, split 70/15/15 by line
 const wn = await loadWordNet();
 const rng = new Rng(`gpt-finetune/${O.seed}`);
 const shuffle = (a) => {
@@ -54,26 +88,39 @@ const shuffle = (a) => {
   }
   return b;
 };
-const general = shuffle(glossLines(wn.records.filter((s) => s.domain !== O.domain)));
-const domain = shuffle(glossLines(wn.domain(O.domain).records));
-const nTrain = Math.round(domain.length * 0.7);
-const nVal = Math.round(domain.length * 0.15);
-const split = { train: domain.slice(0, nTrain), val: domain.slice(nTrain, nTrain + nVal), test: domain.slice(nTrain + nVal) };
-// Characters of every line, so no split meets an unknown character (the vocabulary says nothing of content).
-const tokenizer = CharTokenizer.fromText([...general, ...domain].join('\n') + '\n');
-const encode = (lines) => Int32Array.from(tokenizer.encode(`${lines.join('\n')}\n`));
-const streams = {
-  general: encode(general.slice(0, Math.ceil((O.pretrainSteps * O.batch * O.ctx) / 60) + 2000)),
-  train: encode(split.train),
-  val: encode(split.val),
-  test: encode(split.test),
+const known = new Set(tokenizer.chars);
+// Double quotes become the base's single quote; every other unknown character is dropped.
+const MAP = known.has('"') ? {} : { '"': "'" };
+const charStats = { total: 0, mapped: 0, dropped: 0, droppedKinds: {} };
+const toBase = (line) => {
+  let out = '';
+  for (const ch of line) {
+    charStats.total++;
+    if (known.has(ch)) out += ch;
+    else if (MAP[ch]) {
+      out += MAP[ch];
+      charStats.mapped++;
+    } else {
+      charStats.dropped++;
+      charStats.droppedKinds[ch] = (charStats.droppedKinds[ch] ?? 0) + 1;
+    }
+  }
+  return out.replace(/ {2,}/g, ' ').trim();
 };
-const CONFIG = { vocabSize: tokenizer.vocabSize, nPositions: O.ctx, nEmbd: O.embd, nLayer: O.layers, nHead: O.heads, bias: true, dropout: 0 };
-log(`data: ${general.length} general lines, ${O.domain}: ${split.train.length}/${split.val.length}/${split.test.length} lines; ${streams.train.length} domain train chars; vocab ${tokenizer.vocabSize}`);
+const records = O.domain === 'all' ? wn.records : wn.domain(O.domain).records;
+const lines = shuffle(glossLines(records)).slice(0, O.maxLines).map(toBase).filter((l) => l.length > 0);
+const nTrain = Math.round(lines.length * 0.7);
+const nVal = Math.round(lines.length * 0.15);
+const split = { train: lines.slice(0, nTrain), val: lines.slice(nTrain, nTrain + nVal), test: lines.slice(nTrain + nVal) };
+const encode = (ls) => Int32Array.from(tokenizer.encode(`${ls.join('\n')}\n`));
+const streams = { train: encode(split.train), val: encode(split.val), test: encode(split.test) };
+charStats.topDropped = Object.entries(charStats.droppedKinds).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, n]) => `${JSON.stringify(c)}×${n}`).join(' ');
+delete charStats.droppedKinds;
+log(`data: glosses (${O.domain}) ${split.train.length}/${split.val.length}/${split.test.length} lines, ${streams.train.length} train chars; ` +
+  `${charStats.dropped} of ${charStats.total} chars dropped (${((100 * charStats.dropped) / charStats.total).toFixed(2)}%; ${charStats.topDropped}), ${charStats.mapped} '"' mapped to "'"`);
 
 /** Non-overlapping [n, T+1] windows of a token stream (at most `max`). */
 function windows(stream, max) {
-  const T = O.ctx;
   const n = Math.min(max, Math.floor((stream.length - 1) / T));
   const x = new Int32Array(n * T);
   const y = new Int32Array(n * T);
@@ -83,12 +130,14 @@ function windows(stream, max) {
   }
   return { x, y, n };
 }
-const evalSets = { val: windows(streams.val, O.evalWindows), test: windows(streams.test, 400) };
+const evalSets = { val: windows(streams.val, O.evalWindows), test: windows(streams.test, O.testWindows) };
+// Forgetting: nanoGPT's validation split (last 10%) of tiny Shakespeare.
+const shakespeareVal = shakespeare ? windows(Int32Array.from(tokenizer.encode(shakespeare.validation)), 64) : null;
 
 /** Mean next-character NLL (nats) over a window set, in eval mode. */
 function evalLoss(model, set) {
+  if (!set) return null;
   model.eval();
-  const T = O.ctx;
   let total = 0;
   for (let i = 0; i < set.n; i += 32) {
     const b = Math.min(32, set.n - i);
@@ -104,7 +153,6 @@ function evalLoss(model, set) {
 
 /** A random batch from a stream (the caller's Rng decides the offsets). */
 function batch(stream, r) {
-  const T = O.ctx;
   const x = new Int32Array(O.batch * T);
   const y = new Int32Array(O.batch * T);
   for (let b = 0; b < O.batch; b++) {
@@ -115,7 +163,7 @@ function batch(stream, r) {
   return [tf.tensor2d(x, [O.batch, T], 'int32'), tf.tensor2d(y, [O.batch, T], 'int32')];
 }
 
-/** AdamW on the trainable parameters for `steps` steps (constant lr after a 10-step warmup, clip 1). */
+/** AdamW on the trainable parameters for `steps` steps (10-step warmup, then constant; clip 1). */
 function train(model, stream, steps, lr, seed, label) {
   const params = model.parameters({ trainableOnly: true });
   const opt = new AdamW(params, { lr, weightDecay: 0 });
@@ -148,54 +196,18 @@ async function peakStepBytes(model, stream) {
   return info.peakBytes - before;
 }
 
-// ---- pretraining (cached)
-const key = createHash('sha256').update(JSON.stringify({ CONFIG, chars: tokenizer.toJSON(), steps: O.pretrainSteps, batch: O.batch, domain: O.domain, v: 1 })).digest('hex').slice(0, 16);
-const cacheDir = join(tmpdir(), 'nutshell-bench-gpt-finetune');
-const cacheFile = join(cacheDir, `base-${key}.safetensors`);
-const base = new GPT(CONFIG, { seed: 1 });
-let pretrain = { cached: true, seconds: 0 };
-if (existsSync(cacheFile)) {
-  const { tensors } = loadSafetensors(readFileSync(cacheFile));
-  base.loadStateDict(tensors);
-  tf.dispose(Object.values(tensors));
-  log(`pretrained base loaded from ${cacheFile}`);
-} else {
-  log(`pretraining ${O.pretrainSteps} steps on general glosses…`);
-  const t = performance.now();
-  const params = base.parameters();
-  const opt = new AdamW(params, { lr: 2e-3, weightDecay: 0.01 });
-  const r = new Rng('pretrain');
-  for (let s = 0; s < O.pretrainSteps; s++) {
-    // warmup 20 steps, cosine to 10%
-    const p = s / O.pretrainSteps;
-    opt.setLr(2e-3 * Math.min(1, (s + 1) / 20) * (0.1 + 0.45 * (1 + Math.cos(Math.PI * p))));
-    const [x, y] = batch(streams.general, r);
-    const l = opt.minimize(() => base.loss(x, y), { maxGradNorm: 1 });
-    tf.dispose([x, y]);
-    if ((s + 1) % 50 === 0) log(`  pretrain step ${s + 1}/${O.pretrainSteps} loss ${l.toFixed(3)}`);
-  }
-  opt.dispose();
-  mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(cacheFile, saveSafetensors(base.stateDict()));
-  pretrain = { cached: false, seconds: (performance.now() - t) / 1000 };
-}
-if (flag('pretrain-only')) {
-  log(`pretrained base cached at ${cacheFile}`);
-  process.exit(0);
-}
 const baseState = base.stateDict({ clone: true });
 const fresh = () => {
   const m = new GPT(CONFIG, { seed: 1 });
   m.loadStateDict(baseState);
   return m;
 };
-const generalVal = windows(encode(general.slice(-400)), O.evalWindows);
-const before = { val: evalLoss(base, evalSets.val), test: evalLoss(base, evalSets.test), generalVal: evalLoss(base, generalVal) };
-log(`base: domain val ${before.val.toFixed(4)}, test ${before.test.toFixed(4)}; general ${before.generalVal.toFixed(4)}`);
+const before = { val: evalLoss(base, evalSets.val), test: evalLoss(base, evalSets.test), shakespeareVal: evalLoss(base, shakespeareVal) };
+log(`base: glosses val ${before.val.toFixed(4)}, test ${before.test.toFixed(4)}; Shakespeare val ${before.shakespeareVal?.toFixed(4)}`);
 
-// ---- methods
+// ---- methods: LoRA on every linear of the blocks (attn c_attn + c_proj, mlp c_fc + c_proj)
 const TARGETS = ['c_attn', 'c_proj', 'c_fc'];
-const loraCfg = (extra = {}) => ({ r: O.r, lora_alpha: 2 * O.r, lora_dropout: 0, target_modules: TARGETS, fan_in_fan_out: true, ...extra });
+const loraCfg = (extra = {}) => ({ r: O.r, lora_alpha: O.alpha, lora_dropout: 0, target_modules: TARGETS, fan_in_fan_out: true, ...extra });
 const METHODS = {
   full: () => {
     const m = fresh();
@@ -216,34 +228,37 @@ const METHODS = {
   },
 };
 
-// ---- learning rates picked on the validation split (LoRA-family lr is usually ~10× full FT's)
-const lrs = { full: O.lrFull, lora: O.lrLora };
+// ---- learning rates picked on the validation split: full FT and LoRA train once per grid lr on the
+// same batches, the run with the best val loss is the one reported (its test loss is measured only
+// then); QLoRA and DoRA use LoRA's lr.
+const lrs = {};
 const tuning = {};
-if (O.tune) {
-  const grids = { full: [3e-4, 1e-3, 3e-3], lora: [3e-3, 1e-2, 3e-2] };
-  for (const [name, grid] of Object.entries(grids)) {
-    tuning[name] = [];
-    for (const lr of grid) {
-      const { model, lora } = METHODS[name]();
-      train(model, streams.train, O.tuneSteps, lr, 'tune', `tune ${name} lr ${lr}`);
-      const val = evalLoss(model, evalSets.val);
-      tuning[name].push({ lr, val });
-      log(`tune ${name} lr ${lr}: val ${val.toFixed(4)}`);
+const rows = {};
+for (const name of Object.keys(METHODS).filter((m) => O.methods.includes(m))) {
+  const grid = name === 'full' ? O.lrFull : name === 'lora' ? O.lrLora : [lrs.lora ?? O.lrLora[0]];
+  const candidates = O.tune ? grid : grid.slice(0, 1);
+  let best = null;
+  for (const lr of candidates) {
+    const { model, lora } = METHODS[name]();
+    const t = performance.now();
+    const run = train(model, streams.train, O.steps, lr, 'final', `${name} lr ${lr}`);
+    const trainSeconds = (performance.now() - t) / 1000;
+    const val = evalLoss(model, evalSets.val);
+    log(`${name} lr ${lr}: val ${val.toFixed(4)} (${run.msPerStep.toFixed(0)} ms/step)`);
+    if (candidates.length > 1) (tuning[name] ??= []).push({ lr, val });
+    if (!best || val < best.val) {
+      if (best) {
+        best.lora?.dispose();
+        best.model.dispose();
+      }
+      best = { model, lora, run, lr, val, trainSeconds };
+    } else {
       lora?.dispose();
       model.dispose();
     }
-    lrs[name] = tuning[name].reduce((a, b) => (b.val < a.val ? b : a)).lr;
   }
-}
-log(`lr: full ${lrs.full}, LoRA/QLoRA/DoRA ${lrs.lora}`);
-
-const rows = {};
-for (const name of Object.keys(METHODS)) {
-  const { model, lora } = METHODS[name]();
-  const lr = name === 'full' ? lrs.full : lrs.lora;
-  const t = performance.now();
-  const run = train(model, streams.train, O.steps, lr, 'final', name);
-  const trainSeconds = (performance.now() - t) / 1000;
+  const { model, lora, run, lr, trainSeconds } = best;
+  lrs[name] = lr;
   const mem = memoryReport(model);
   const peak = await peakStepBytes(model, streams.train);
   const row = {
@@ -258,13 +273,16 @@ for (const name of Object.keys(METHODS)) {
     peakStepBytes: peak,
     msPerStep: run.msPerStep,
     trainSeconds,
-    after: { val: evalLoss(model, evalSets.val), test: evalLoss(model, evalSets.test), generalVal: evalLoss(model, generalVal) },
+    after: { val: best.val, test: evalLoss(model, evalSets.test), shakespeareVal: evalLoss(model, shakespeareVal) },
   };
   if (name === 'qlora') {
-    // NF4 share of the quantized linear weights alone, and what merging into the 4-bit base costs.
+    // Bytes of the NF4 linears alone and of the whole base (embeddings, layer norms stay fp32).
     const q = model.modules().filter((m) => typeof m.dequantizeWeight === 'function');
     const nf4 = q.reduce((n, m) => n + m.packedWeight.storageBytes(), 0);
     const fp32 = q.reduce((n, m) => n + 4 * m.inFeatures * m.outFeatures, 0);
+    row.quantizedLinears = q.length;
+    row.quantizedLinearBytes = nf4;
+    row.quantizedLinearFp32Bytes = fp32;
     row.quantizedLinearBytesRatio = nf4 / fp32;
     row.baseBytesRatio = mem.baseBytes / mem.baseFp32Bytes;
     // merge re-quantizes W + ΔW into NF4; unmerge re-quantizes again, so the base drifts: the
@@ -287,6 +305,10 @@ for (const name of Object.keys(METHODS)) {
   log(`${name}: test ${before.test.toFixed(4)} -> ${row.after.test.toFixed(4)} (${run.msPerStep.toFixed(0)} ms/step)`);
 }
 
+if (!['full', 'lora', 'qlora', 'dora'].every((m) => rows[m])) {
+  console.log(JSON.stringify({ options: O, before, lrs, tuning, methods: rows }));
+  process.exit(0);
+}
 const gainFull = before.test - rows.full.after.test;
 for (const row of Object.values(rows)) row.gainFractionOfFull = (before.test - row.after.test) / gainFull;
 const result = {
@@ -294,16 +316,17 @@ const result = {
   backend: tf.getBackend(),
   options: O,
   model: CONFIG,
-  pretrain: { ...pretrain, steps: O.pretrainSteps, cacheFile },
+  pretrain,
+  data: { lines: { train: split.train.length, val: split.val.length, test: split.test.length }, chars: { train: streams.train.length, val: streams.val.length, test: streams.test.length }, charStats },
   lrs,
   tuning,
   before,
   methods: rows,
   targets: {
-    loraGainAtLeast80PercentOfFull: rows.lora.gainFractionOfFull >= 0.8,
     loraTrainableUnder2Percent: rows.lora.trainablePercent < 2,
+    loraGainAtLeast80PercentOfFull: rows.lora.gainFractionOfFull >= 0.8,
     qloraWithin5PercentOfLora: Math.abs(rows.qlora.after.test - rows.lora.after.test) / rows.lora.after.test <= 0.05,
-    qloraQuantizedBytesAtMost015: rows.qlora.quantizedLinearBytesRatio <= 0.15,
+    qloraBaseBytesAtMost015: rows.qlora.baseBytesRatio <= 0.15,
   },
   wallSeconds: (performance.now() - T0) / 1000,
 };
@@ -313,12 +336,14 @@ if (out) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
 const f = (v, d = 4) => (v == null ? '—' : v.toFixed(d));
 const kb = (b) => (b == null ? '—' : `${(b / 1024).toFixed(1)} KiB`);
-console.log(`\n${O.domain} held-out test NLL (nats/char), base ${f(before.test)} (ppl ${f(Math.exp(before.test), 3)}); ${O.steps} steps each`);
-console.log('| method | lr | trainable | test NLL after | ppl | gain vs full | general NLL | adapter file | base bytes | peak step bytes | ms/step |');
+console.log(`\nWordNet glosses (${O.domain}) test NLL (nats/char), base ${f(before.test)} (ppl ${f(Math.exp(before.test), 3)}); ${O.steps} steps × ${O.batch} × ${T} chars each`);
+console.log('| method | lr | trainable | test NLL after | ppl | gain vs full | Shakespeare val NLL | adapter file | base bytes | peak step bytes | ms/step |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(rows)) {
-  console.log(`| ${name} | ${r.lr} | ${r.trainable} (${f(r.trainablePercent, 2)}%) | ${f(r.after.test)} | ${f(Math.exp(r.after.test), 3)} | ${f(100 * r.gainFractionOfFull, 1)}% | ${f(r.after.generalVal)} | ${kb(r.adapterFileBytes)} | ${kb(r.baseBytes)} | ${kb(r.peakStepBytes)} | ${f(r.msPerStep, 0)} |`);
+  console.log(`| ${name} | ${r.lr} | ${r.trainable} (${f(r.trainablePercent, 2)}%) | ${f(r.after.test)} | ${f(Math.exp(r.after.test), 3)} | ${f(100 * r.gainFractionOfFull, 1)}% | ${f(r.after.shakespeareVal)} | ${kb(r.adapterFileBytes)} | ${kb(r.baseBytes)} | ${kb(r.peakStepBytes)} | ${f(r.msPerStep, 0)} |`);
 }
 const q = rows.qlora;
-console.log(`QLoRA: NF4 linear weights ${f(q.quantizedLinearBytesRatio, 3)}× fp32 (whole base ${f(q.baseBytesRatio, 3)}×); test NLL ${f(q.after.test)} unmerged, merged into 4-bit ${f(q.mergedInto4bit.test)}, after 4-bit merge+unmerge ${f(q.unmergedAfter4bitMerge.test)}, then merged dequantized ${f(q.mergedDequantizedAfterRoundTrip.test)}; peak step bytes with checkpointing ${kb(q.peakStepBytesCheckpointed)} vs ${kb(q.peakStepBytes)}`);
+console.log(`QLoRA base: NF4 linears ${kb(q.quantizedLinearBytes)} of ${kb(q.quantizedLinearFp32Bytes)} fp32 (${f(q.quantizedLinearBytesRatio, 3)}×), whole base ${kb(q.baseBytes)} of ${kb(q.baseFp32Bytes)} (${f(q.baseBytesRatio, 3)}×)`);
+console.log(`QLoRA merge: test NLL ${f(q.after.test)} unmerged, merged into 4-bit ${f(q.mergedInto4bit.test)}, after 4-bit merge+unmerge ${f(q.unmergedAfter4bitMerge.test)}, then merged dequantized ${f(q.mergedDequantizedAfterRoundTrip.test)}; peak step bytes with checkpointing ${kb(q.peakStepBytesCheckpointed)} vs ${kb(q.peakStepBytes)}`);
+console.log(`data: ${charStats.dropped} of ${charStats.total} gloss chars dropped (${f((100 * charStats.dropped) / charStats.total, 2)}%), ${charStats.mapped} mapped; Shakespeare val NLL of the base ${f(before.shakespeareVal)}`);
 console.log(`targets: ${JSON.stringify(result.targets)}; wall ${f(result.wallSeconds, 0)} s`);

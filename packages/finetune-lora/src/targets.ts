@@ -34,8 +34,9 @@ export function isAdaptable(m: Module): boolean {
 
 /**
  * The output head that "all-linear" leaves out, as PEFT does with the output embedding: the
- * model's `getOutputEmbeddings()` if it has one, else a module called lm_head / classifier / score,
- * else the last linear layer in registration order.
+ * model's `getOutputEmbeddings()` if it has one, else a module called lm_head / classifier / score
+ * (linear or not: a non-linear head, e.g. a tied one, excludes nothing), else the last linear layer
+ * in registration order.
  */
 export function outputHeadPath(model: Module, linear: [string, Module][]): string | null {
   const getter = (model as { getOutputEmbeddings?: () => Module | null }).getOutputEmbeddings;
@@ -44,8 +45,13 @@ export function outputHeadPath(model: Module, linear: [string, Module][]): strin
     const hit = linear.find(([, m]) => m === head || (m instanceof LoraLayer && m.baseLayer === head));
     if (hit) return hit[0];
   }
-  const named = linear.find(([p]) => /(^|\.)(lm_head|classifier|score)$/.test(p));
+  const isHead = (p: string) => /(^|\.)(lm_head|classifier|score)$/.test(p);
+  const named = linear.find(([p]) => isHead(p));
   if (named) return named[0];
+  // A head that is not a linear layer (GPT's lm_head tied to wte) is still the head: no block
+  // linear is left out in its place.
+  const other = walkModules(model).find(([p]) => isHead(p));
+  if (other) return other[0];
   return linear.length ? linear[linear.length - 1]![0] : null;
 }
 

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, tf, type Tensor } from '@nutshell/core';
 import { expectNoLeak } from '@nutshell/core/testing';
-import { AdamW, MLP, mseLoss } from '@nutshell/nn';
-import { LoraConv2d, LoraEmbedding, LoraLinear, LoraModel } from '@nutshell/finetune-lora';
+import { AdamW, MLP, Module, mseLoss } from '@nutshell/nn';
+import { LoraConv2d, LoraEmbedding, LoraLinear, LoraModel, quantizeBase } from '@nutshell/finetune-lora';
 import { describe, expect, it } from 'vitest';
 import { TinyConvNet, TinyGPT2, ids, maxDiff } from './helpers.js';
 
@@ -96,6 +96,28 @@ describe('LoRA layers', () => {
     expect(() => paths({ r: 2.5, target_modules: ['c_attn'] })).toThrow(/r must be a positive integer/);
     expect(() => paths({ lora_dropout: 1, target_modules: ['c_attn'] })).toThrow(InvalidArgumentError);
     expect(paths({ target_modules: ['c_attn'], exclude_modules: ['transformer.h.0.attn.c_attn'] })).toEqual(['transformer.h.1.attn.c_attn']);
+  });
+
+  it('a head that is not linear (GPT tied to wte) excludes no block linear from all-linear or the 4-bit base', () => {
+    // GPT's lm_head shares wte's table and is no Linear: the last block linear must not stand in for it.
+    class TiedHead extends Module {
+      constructor(readonly table: Tensor) {
+        super();
+      }
+      forward(h: Tensor): Tensor {
+        return tf.matMul(h, this.table, false, true);
+      }
+    }
+    const gpt = new TinyGPT2();
+    gpt.setModule('lm_head', new TiedHead(gpt.getParameter('transformer.wte.weight'))).dispose();
+    const all = new LoraModel(gpt, { target_modules: 'all-linear' }).loraLayers().map(([p]) => p);
+    expect(all).toHaveLength(8);
+    expect(all).toContain('transformer.h.1.mlp.c_proj');
+    const gpt4 = new TinyGPT2();
+    gpt4.setModule('lm_head', new TiedHead(gpt4.getParameter('transformer.wte.weight'))).dispose();
+    const quantized = quantizeBase(gpt4);
+    expect(quantized).toHaveLength(8);
+    expect(quantized).toContain('transformer.h.1.mlp.c_proj');
   });
 
   it('lora_dropout acts on the adapter input in training only', () => {
