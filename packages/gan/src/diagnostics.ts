@@ -92,3 +92,90 @@ export function generateMatrix(generator: Module, n: number, latentDim: number, 
   }
   return { rows: n, cols, data };
 }
+
+export interface CodeAgreement {
+  /** Fraction of samples whose code maps to their cluster under the best one-to-one code→cluster matching. */
+  accuracy: number;
+  /** mapping[code] = cluster (−1 for codes left unmatched when there are more codes than clusters). */
+  mapping: number[];
+  /** counts[code][cluster]. */
+  counts: number[][];
+}
+
+/**
+ * How well a latent code (e.g. InfoGAN's categorical code) recovers a known cluster structure:
+ * accuracy under the best one-to-one assignment of codes to clusters (Hungarian algorithm on the
+ * contingency table), the "unsupervised accuracy" InfoGAN reports for MNIST digits. With k equally
+ * likely clusters, chance is about 1/k.
+ */
+export function codeAgreement(codes: ArrayLike<number>, clusters: ArrayLike<number>, numCodes: number, numClusters: number): CodeAgreement {
+  if (codes.length !== clusters.length || codes.length === 0) throw new InvalidArgumentError(`codeAgreement: need equally long, non-empty code and cluster lists, got ${codes.length} and ${clusters.length}`);
+  if (!(Number.isInteger(numCodes) && numCodes > 0 && Number.isInteger(numClusters) && numClusters > 0)) throw new InvalidArgumentError('codeAgreement: numCodes and numClusters must be positive integers');
+  const counts = Array.from({ length: numCodes }, () => new Array<number>(numClusters).fill(0));
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i]!;
+    const k = clusters[i]!;
+    if (!(c >= 0 && c < numCodes && k >= 0 && k < numClusters && Number.isInteger(c) && Number.isInteger(k))) throw new InvalidArgumentError(`codeAgreement: entry ${i} (code ${c}, cluster ${k}) is out of range`);
+    counts[c]![k]!++;
+  }
+  // Square cost matrix (pad with zeros): maximise matches = minimise −counts.
+  const n = Math.max(numCodes, numClusters);
+  const cost = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => -(counts[i]?.[j] ?? 0)));
+  const match = hungarian(cost);
+  let hits = 0;
+  const mapping = Array.from({ length: numCodes }, (_, i) => (match[i]! < numClusters ? match[i]! : -1));
+  mapping.forEach((k, c) => {
+    if (k >= 0) hits += counts[c]![k]!;
+  });
+  return { accuracy: hits / codes.length, mapping, counts };
+}
+
+/** Minimum-cost perfect matching of a square matrix (Kuhn–Munkres with potentials, O(n³)); returns column per row. */
+function hungarian(a: number[][]): number[] {
+  const n = a.length;
+  const u = new Array<number>(n + 1).fill(0);
+  const v = new Array<number>(n + 1).fill(0);
+  const p = new Array<number>(n + 1).fill(0); // p[j] = row matched to column j (1-based, 0 = none)
+  const way = new Array<number>(n + 1).fill(0);
+  for (let i = 1; i <= n; i++) {
+    p[0] = i;
+    let j0 = 0;
+    const minv = new Array<number>(n + 1).fill(Infinity);
+    const used = new Array<boolean>(n + 1).fill(false);
+    do {
+      used[j0] = true;
+      const i0 = p[j0]!;
+      let delta = Infinity;
+      let j1 = 0;
+      for (let j = 1; j <= n; j++) {
+        if (used[j]) continue;
+        const cur = a[i0 - 1]![j - 1]! - u[i0]! - v[j]!;
+        if (cur < minv[j]!) {
+          minv[j] = cur;
+          way[j] = j0;
+        }
+        if (minv[j]! < delta) {
+          delta = minv[j]!;
+          j1 = j;
+        }
+      }
+      for (let j = 0; j <= n; j++) {
+        if (used[j]) {
+          u[p[j]!]! += delta;
+          v[j]! -= delta;
+        } else {
+          minv[j]! -= delta;
+        }
+      }
+      j0 = j1;
+    } while (p[j0] !== 0);
+    do {
+      const j1 = way[j0]!;
+      p[j0] = p[j1]!;
+      j0 = j1;
+    } while (j0 !== 0);
+  }
+  const rowToCol = new Array<number>(n).fill(-1);
+  for (let j = 1; j <= n; j++) if (p[j]! > 0) rowToCol[p[j]! - 1] = j - 1;
+  return rowToCol;
+}

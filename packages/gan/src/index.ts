@@ -1,6 +1,7 @@
 export * from './losses.js';
 export * from './penalties.js';
 export * from './activations.js';
+export * from './upconv.js';
 export * from './minibatch.js';
 export * from './stabilizers.js';
 export * from './replay.js';
@@ -15,4 +16,7 @@ export * from './models/conditional.js';
 export * from './models/infogan.js';
 export * from './models/image2image.js';
 export * from './models/style.js';
+export * from './models/progressive.js';
+export * from './models/srgan.js';
+export * from './resize.js';
 export { ganCommand, type SavedGanConfig } from './command.js';

@@ -2,6 +2,7 @@ import { FormatError, InvalidArgumentError, NutshellError, Rng, loadSafetensors,
 import { BatchNorm1d, BatchNorm2d, NonFiniteError, disposeGrads, valueAndGrads, writeFileAtomic, type DataLoader, type Module, type Optimizer, type OptimizerStateDict } from '@nutshell/nn';
 import { Ema } from './ema.js';
 import { checkLossKind, discriminatorLoss, generatorLoss, type GanLossKind } from './losses.js';
+import { InfoGANHead, mutualInformationLoss, sampleInfoCodes, type InfoCodes } from './models/infogan.js';
 import { clipWeights, gradientPenalty, r1Penalty, type Critic } from './penalties.js';
 import { writeImageGrid } from './png.js';
 import { ReplayBuffer } from './replay.js';
@@ -27,6 +28,8 @@ export interface GanStepLog {
   penalty?: number;
   /** Instance-noise std used this step, when enabled. */
   noiseStd?: number;
+  /** InfoGAN: the mutual-information loss λ_cat·CE + λ_cont·NLL of the G step (lower = codes better recovered). */
+  infoLoss?: number;
   seconds: number;
 }
 
@@ -59,6 +62,15 @@ export interface GanTrainerOptions {
   unrollSteps?: number;
   /** Generator EMA (decay default 0.999), used for sample grids; `start` = first step to average. */
   ema?: boolean | { decay?: number; start?: number };
+  /**
+   * InfoGAN (Chen et al. 2016): G's input is [noise (latentDim), one-hot categorical code, continuous
+   * codes U(−1, 1)], so G takes latentDim + numCategories + numContinuous inputs. The Q head reads D's
+   * `features(x)` (D must have that method) and is trained with G on the mutual-information loss
+   * λ_cat·CE + λ_cont·½‖c − μ‖² (defaults 1 and 0.1, the paper's MNIST setting), which is added to G's
+   * objective; `optimizer` updates the head's parameters (include more, e.g. D's body, if you want
+   * them trained on it too).
+   */
+  info?: { head: InfoGANHead; optimizer: Optimizer<any>; lambdaCat?: number; lambdaCont?: number };
   /** Class-conditional: batches are [x, labels] or {x, y}; G(z, y) and D(x, y). */
   conditional?: { numClasses: number };
   /** Fixed-noise sample grids written as PNG every `every` steps (and at the end) to `dir/step-NNNNNN.png`. */
@@ -67,6 +79,8 @@ export interface GanTrainerOptions {
   log?: false | { every?: number; stream?: Writable; mode?: 'auto' | 'json' | 'bar' };
   /** Atomic checkpoint every `every` steps (and at the end). */
   checkpoint?: { path: string; every: number };
+  /** Applied to every real batch before D sees it (e.g. `progressiveReals` for ProGAN's current resolution and fade). */
+  transformReal?: (x: Tensor, step: number) => Tensor;
   /** Clip each network's global gradient norm. */
   maxGradNorm?: number;
   seed?: number | string;
@@ -78,6 +92,8 @@ export interface GanFitOptions {
   /** Generator steps to reach (counting from 0, so a resumed run continues up to it). */
   steps: number;
   resumeFrom?: string;
+  /** Wall-time budget in seconds for this call: stops after the step that exceeds it (grids/checkpoint still written). */
+  maxSeconds?: number;
 }
 
 type Batch = { x: Tensor; y?: Tensor };
@@ -147,6 +163,13 @@ export class GanTrainer {
     if (o.clipWeights !== undefined && !(o.clipWeights > 0)) throw new InvalidArgumentError(`GanTrainer: clipWeights must be > 0, got ${o.clipWeights}`);
     if (o.realLabel !== undefined) discriminatorLoss(this.kind, tf.zeros([1]), tf.zeros([1]), { realLabel: o.realLabel }).dispose();
     if (o.unrollSteps !== undefined && (!Number.isInteger(o.unrollSteps) || o.unrollSteps < 0)) throw new InvalidArgumentError(`GanTrainer: unrollSteps must be a non-negative integer, got ${o.unrollSteps}`);
+    if (o.info) {
+      if (!(o.info.head instanceof InfoGANHead) || !o.info.optimizer) throw new InvalidArgumentError('GanTrainer: info needs { head: InfoGANHead, optimizer }');
+      if (o.conditional) throw new InvalidArgumentError('GanTrainer: info and conditional cannot be combined (the categorical code plays the label\'s role)');
+      if (typeof (this.D as { features?: unknown }).features !== 'function') throw new InvalidArgumentError('GanTrainer: InfoGAN needs a discriminator with a features(x) method for the Q head');
+      if (o.info.optimizer === this.optG || o.info.optimizer === this.optD) throw new InvalidArgumentError('GanTrainer: the Q head needs its own optimizer');
+      if (!((o.info.lambdaCat ?? 1) >= 0 && (o.info.lambdaCont ?? 0.1) >= 0)) throw new InvalidArgumentError(`GanTrainer: info.lambdaCat and info.lambdaCont must be ≥ 0, got ${o.info.lambdaCat} and ${o.info.lambdaCont}`);
+    }
     if (o.replay && o.conditional) throw new InvalidArgumentError('GanTrainer: a replay buffer would pair past fakes with the wrong labels in a conditional GAN');
     if (o.instanceNoise && !(o.instanceNoise.std >= 0)) throw new InvalidArgumentError(`GanTrainer: instanceNoise.std must be ≥ 0, got ${o.instanceNoise.std}`);
     if (o.samples && !(Number.isInteger(o.samples.every) && o.samples.every > 0)) throw new InvalidArgumentError(`GanTrainer: samples.every must be a positive integer, got ${o.samples.every}`);
@@ -156,12 +179,28 @@ export class GanTrainer {
     this.ema = o.ema ? new Ema(this.G, typeof o.ema === 'object' ? (o.ema.decay ?? 0.999) : 0.999) : undefined;
     const count = o.samples?.count ?? 64;
     const fixed = new Rng(this.seed).fork('fixed-noise');
-    this.fixedZ = fixed.normalTensor([count, o.latentDim]);
+    this.fixedZ = o.info ? this.withCodes(fixed.normalTensor([count, o.latentDim]), fixedInfoCodes(count, o.info.head, fixed)) : fixed.normalTensor([count, o.latentDim]);
     this.fixedLabels = o.conditional ? tf.tensor1d(Int32Array.from({ length: count }, (_, i) => i % o.conditional!.numClasses), 'int32') : undefined;
   }
 
   private rng(label: string): Rng {
     return new Rng(`${String(this.seed)}/step${this.step}/${label}`);
+  }
+
+  /** [noise, one-hot, continuous] → G's input; disposes the parts. */
+  private withCodes(noise: Tensor, codes: InfoCodes): Tensor {
+    const z = tf.concat([noise, codes.oneHot, codes.continuous], 1);
+    tf.dispose([noise, codes.oneHot, codes.continuous, codes.categories]);
+    return z;
+  }
+
+  /** G's input for n samples: noise, plus InfoGAN codes when enabled (returned so the G step can score them). */
+  private latent(n: number, rng: Rng): { z: Tensor; codes?: InfoCodes } {
+    const noise = rng.normalTensor([n, this.options.latentDim]);
+    const info = this.options.info;
+    if (!info) return { z: noise };
+    const codes = sampleInfoCodes(n, info.head.numCategories, info.head.numContinuous, rng);
+    return { z: tf.concat([noise, codes.oneHot, codes.continuous], 1), codes: (noise.dispose(), codes) };
   }
 
   private gen(z: Tensor, y?: Tensor): Tensor {
@@ -180,6 +219,11 @@ export class GanTrainer {
         this.batchInEpoch++;
         const b = splitBatch(r.value);
         if (this.options.conditional && !b.y) throw new InvalidArgumentError('GanTrainer: a conditional GAN needs batches with labels ([x, y] or { x, y })');
+        if (this.options.transformReal) {
+          const x = this.options.transformReal(b.x, this.step);
+          if (x !== b.x) b.x.dispose();
+          b.x = x;
+        }
         return b;
       }
       this.epoch++;
@@ -194,7 +238,9 @@ export class GanTrainer {
     const o = this.options;
     const rng = this.rng(label);
     const n = real.x.shape[0]!;
-    const fake0 = tf.tidy(() => this.gen(rng.normalTensor([n, o.latentDim]), real.y));
+    const lat = this.latent(n, rng);
+    const fake0 = tf.tidy(() => this.gen(lat.z, real.y));
+    disposeLatent(lat);
     const fake = o.replay ? o.replay.query(fake0) : fake0;
     if (fake !== fake0) fake0.dispose();
     const std = o.instanceNoise ? annealedStd(o.instanceNoise.std, this.step, o.instanceNoise.annealSteps ?? 0) : 0;
@@ -238,13 +284,25 @@ export class GanTrainer {
     }
   }
 
-  private gUpdate(n: number): number {
+  private gUpdate(n: number): { loss: number; infoLoss?: number } {
     const o = this.options;
     const rng = this.rng('g');
-    const z = rng.normalTensor([n, o.latentDim]);
+    const lat = this.latent(n, rng);
     const y = o.conditional ? tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(o.conditional!.numClasses)), 'int32') : undefined;
+    let info: Tensor | undefined;
     try {
-      const { value, grads } = valueAndGrads(() => generatorLoss(this.kind, this.critic(y)(this.gen(z, y))), this.G.parameters());
+      const params = o.info ? [...this.G.parameters(), ...o.info.head.parameters()] : this.G.parameters();
+      const { value, grads } = valueAndGrads(() => {
+        const fake = this.gen(lat.z, y);
+        if (!o.info) return generatorLoss(this.kind, this.critic(y)(fake));
+        // One pass through D's body feeds both its logit head (when it exposes one) and Q.
+        const D = this.D as Module & { features(x: Tensor): Tensor; head?: Module };
+        const f = D.features(fake);
+        const logits = D.head instanceof Object && typeof D.head.forward === 'function' ? D.head.forward(f) : D.forward(fake);
+        const mi = mutualInformationLoss(o.info.head.forward(f), lat.codes!, { lambdaCat: o.info.lambdaCat, lambdaCont: o.info.lambdaCont });
+        info = tf.keep(mi);
+        return tf.add(generatorLoss(this.kind, logits), mi);
+      }, params);
       const loss = value.dataSync()[0]!;
       value.dispose();
       if (!Number.isFinite(loss)) {
@@ -252,10 +310,13 @@ export class GanTrainer {
         throw new NonFiniteError(this.step + 1, this.epoch, 'the generator loss', loss);
       }
       this.optG.step(grads, { maxGradNorm: o.maxGradNorm });
+      o.info?.optimizer.step(grads, { maxGradNorm: o.maxGradNorm });
       disposeGrads(grads);
-      return loss;
+      const infoLoss = readScalar(info);
+      return infoLoss === undefined ? { loss } : { loss: loss - infoLoss, infoLoss };
     } finally {
-      z.dispose();
+      if (info && !info.isDisposed) info.dispose();
+      disposeLatent(lat);
       y?.dispose();
     }
   }
@@ -280,23 +341,24 @@ export class GanTrainer {
           else disposeBatch(real);
         }
       }
-      let gLoss: number;
+      let g: ReturnType<GanTrainer['gUpdate']>;
       if (o.unrollSteps) {
         const s = snapshot(this.D, this.optD);
         try {
           for (let k = 0; k < o.unrollSteps; k++) this.dUpdate(lastReal!, `unroll${k}`);
-          gLoss = this.gUpdate(n);
+          g = this.gUpdate(n);
         } finally {
           restore(this.D, this.optD, s);
         }
       } else {
-        gLoss = this.gUpdate(n);
+        g = this.gUpdate(n);
       }
       this.step++;
       if (this.ema && this.step >= (typeof o.ema === 'object' ? (o.ema.start ?? 0) : 0)) this.ema.update();
-      const log: GanStepLog = { step: this.step, epoch: this.epoch, dLoss: dSum / this.nCritic, gLoss, dReal: last!.dReal, dFake: last!.dFake, seconds: (Date.now() - t0) / 1000 };
+      const log: GanStepLog = { step: this.step, epoch: this.epoch, dLoss: dSum / this.nCritic, gLoss: g.loss, dReal: last!.dReal, dFake: last!.dFake, seconds: (Date.now() - t0) / 1000 };
       if (last!.penalty !== undefined) log.penalty = last!.penalty;
       if (last!.noiseStd !== undefined) log.noiseStd = last!.noiseStd;
+      if (g.infoLoss !== undefined) log.infoLoss = g.infoLoss;
       this.history.push(log);
       return log;
     } finally {
@@ -317,7 +379,9 @@ export class GanTrainer {
     const mode = logCfg?.mode === 'bar' || (logCfg?.mode !== 'json' && stream?.isTTY) ? 'bar' : 'json';
     const every = logCfg?.every ?? (mode === 'bar' ? 1 : 50);
     const first = this.step;
-    while (this.step < options.steps) {
+    if (options.maxSeconds !== undefined && !(options.maxSeconds >= 0)) throw new InvalidArgumentError(`GanTrainer.fit: maxSeconds must be ≥ 0, got ${options.maxSeconds}`);
+    const deadline = options.maxSeconds === undefined ? Infinity : Date.now() + options.maxSeconds * 1000;
+    while (this.step < options.steps && Date.now() < deadline) {
       const log = this.trainStep(data);
       if (stream && (log.step % every === 0 || log.step === options.steps)) this.writeLog(stream, mode, log, options.steps);
       if (o.samples && log.step % o.samples.every === 0) await this.writeSamples();
@@ -338,7 +402,7 @@ export class GanTrainer {
       return;
     }
     const secs = ((Date.now() - this.logStart) / 1000).toFixed(1);
-    stream.write(`\rstep ${log.step}/${total} D ${log.dLoss.toFixed(4)} G ${log.gLoss.toFixed(4)} D(x) ${log.dReal.toFixed(3)} D(G(z)) ${log.dFake.toFixed(3)}${log.penalty !== undefined ? ` pen ${log.penalty.toFixed(4)}` : ''} ${secs}s`);
+    stream.write(`\rstep ${log.step}/${total} D ${log.dLoss.toFixed(4)} G ${log.gLoss.toFixed(4)} D(x) ${log.dReal.toFixed(3)} D(G(z)) ${log.dFake.toFixed(3)}${log.penalty !== undefined ? ` pen ${log.penalty.toFixed(4)}` : ''}${log.infoLoss !== undefined ? ` MI ${log.infoLoss.toFixed(4)}` : ''} ${secs}s`);
   }
 
   /**
@@ -376,6 +440,7 @@ export class GanTrainer {
   async saveCheckpoint(path: string): Promise<void> {
     const og = this.optG.stateDict();
     const od = this.optD.stateDict();
+    const oq = this.options.info?.optimizer.stateDict();
     try {
       const tensors: Record<string, Tensor> = {};
       for (const [k, v] of Object.entries(this.G.stateDict())) tensors[`g.${k}`] = v;
@@ -383,14 +448,16 @@ export class GanTrainer {
       for (const [k, v] of Object.entries(og.tensors)) tensors[`optG.${k}`] = v;
       for (const [k, v] of Object.entries(od.tensors)) tensors[`optD.${k}`] = v;
       if (this.ema) for (const [k, v] of Object.entries(this.ema.stateDict())) tensors[`ema.${k}`] = v;
+      if (this.options.info) for (const [k, v] of Object.entries(this.options.info.head.stateDict())) tensors[`q.${k}`] = v;
+      if (oq) for (const [k, v] of Object.entries(oq.tensors)) tensors[`optQ.${k}`] = v;
       const state = {
-        step: this.step, epoch: this.epoch, batchInEpoch: this.batchInEpoch, optG: og.meta, optD: od.meta,
+        step: this.step, epoch: this.epoch, batchInEpoch: this.batchInEpoch, optG: og.meta, optD: od.meta, optQ: oq?.meta,
         gExtra: this.G.extraState(), dExtra: this.D.extraState(), emaUpdates: this.ema?.updates ?? 0,
         replay: this.options.replay?.getState(), history: this.history,
       };
       await writeFileAtomic(path, saveSafetensors(tensors, { metadata: { format: 'nutshell-gan', state: JSON.stringify(state) } }));
     } finally {
-      for (const t of [...Object.values(og.tensors), ...Object.values(od.tensors)]) t.dispose();
+      for (const t of [...Object.values(og.tensors), ...Object.values(od.tensors), ...Object.values(oq?.tensors ?? {})]) t.dispose();
     }
   }
 
@@ -400,7 +467,7 @@ export class GanTrainer {
     try {
       if (metadata?.format !== 'nutshell-gan' || !metadata.state) throw new FormatError('GAN checkpoint', `${path} is not a GanTrainer checkpoint`);
       const st = JSON.parse(metadata.state) as {
-        step: number; epoch: number; batchInEpoch: number; optG: OptimizerStateDict['meta']; optD: OptimizerStateDict['meta'];
+        step: number; epoch: number; batchInEpoch: number; optG: OptimizerStateDict['meta']; optD: OptimizerStateDict['meta']; optQ?: OptimizerStateDict['meta'];
         gExtra: Record<string, unknown>; dExtra: Record<string, unknown>; emaUpdates: number; replay?: ReturnType<ReplayBuffer['getState']>; history: GanStepLog[];
       };
       const pick = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
@@ -413,6 +480,11 @@ export class GanTrainer {
         if (Object.keys(ema).length === 0) throw new FormatError('GAN checkpoint', `${path} has no EMA weights but the trainer uses EMA`);
         this.ema.loadStateDict(ema);
         this.ema.updates = st.emaUpdates;
+      }
+      if (this.options.info) {
+        if (!st.optQ) throw new FormatError('GAN checkpoint', `${path} has no InfoGAN Q head but the trainer uses one`);
+        this.options.info.head.loadStateDict(pick('q.'));
+        this.options.info.optimizer.loadStateDict({ tensors: pick('optQ.'), meta: st.optQ });
       }
       if (this.options.replay && st.replay) this.options.replay.setState(st.replay);
       this.G.loadExtraState(st.gExtra);
@@ -436,6 +508,19 @@ export class GanTrainer {
     this.fixedLabels?.dispose();
     this.ema?.dispose();
   }
+}
+
+function disposeLatent(l: { z: Tensor; codes?: InfoCodes }): void {
+  l.z.dispose();
+  if (l.codes) tf.dispose([l.codes.categories, l.codes.oneHot, l.codes.continuous]);
+}
+
+/** Fixed-grid codes: category i mod K (so a grid row of K shows every category), continuous codes from the fixed stream. */
+function fixedInfoCodes(count: number, head: InfoGANHead, rng: Rng): InfoCodes {
+  return tf.tidy(() => {
+    const categories = tf.tensor1d(Int32Array.from({ length: count }, (_, i) => i % head.numCategories), 'int32');
+    return { categories, oneHot: tf.cast(tf.oneHot(categories, head.numCategories), 'float32'), continuous: rng.uniformTensor([count, head.numContinuous], -1, 1) };
+  });
 }
 
 function disposeBatch(b: Batch): void {

@@ -14,7 +14,8 @@ describe('plugin, CLI command and README', () => {
   it('registers models, layers and the gan command next to nn', async () => {
     const kit = await createKit({ backend: false, plugins: [ganPlugin, nnPlugin] });
     expect(kit.get('models', 'dcgan-generator')).toBe(DCGANGenerator);
-    expect(kit.list('layers')).toEqual(expect.arrayContaining(['MinibatchStdDev', 'ModulatedConv2d', 'Linear']));
+    expect(kit.list('layers')).toEqual(expect.arrayContaining(['MinibatchStdDev', 'ModulatedConv2d', 'PixelShuffle', 'Linear']));
+    expect(kit.list('models')).toEqual(expect.arrayContaining(['progressive-generator', 'srgan-generator']));
     expect(kit.list('commands')).toContain('gan');
     expect(JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).nutshell.plugin).toBe('./dist/plugin.js');
   });

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, ShapeError, assertPositiveInt, rngFor, tf, type Tensor } from '@nutshell/core';
-import { BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, LayerNorm, Linear, Module, ReLU, Sequential, SpectralNorm, type Seed } from '@nutshell/nn';
+import { BatchNorm1d, BatchNorm2d, Conv2d, LayerNorm, Linear, Module, ReLU, Sequential, SpectralNorm, type Seed } from '@nutshell/nn';
 import { GanLeakyReLU, leakyRelu2 } from '../activations.js';
 import { MinibatchStdDev } from '../minibatch.js';
+import { FastConvTranspose2d } from '../upconv.js';
 
 /** Normalisation inside a discriminator. Gradient penalties need 'none' or 'layer' (no batch coupling). */
 export type DNorm = 'batch' | 'layer' | 'none';
@@ -32,9 +33,9 @@ export class DCGANGenerator extends Module {
   readonly width: number;
   readonly project: Linear;
   readonly bn0: BatchNorm1d;
-  readonly up1: ConvTranspose2d;
+  readonly up1: FastConvTranspose2d;
   readonly bn1: BatchNorm2d;
-  readonly up2: ConvTranspose2d;
+  readonly up2: FastConvTranspose2d;
   constructor(readonly config: DCGANGeneratorOptions = {}) {
     super();
     this.latentDim = config.latentDim ?? 64;
@@ -48,9 +49,9 @@ export class DCGANGenerator extends Module {
     const w2 = 2 * this.width;
     this.project = this.registerModule('project', new Linear(this.latentDim, this.base * this.base * w2, { bias: false, seed: rng }));
     this.bn0 = this.registerModule('bn0', new BatchNorm1d(this.base * this.base * w2));
-    this.up1 = this.registerModule('up1', new ConvTranspose2d(w2, this.width, 4, { stride: 2, padding: 1, bias: false, seed: rng }));
+    this.up1 = this.registerModule('up1', new FastConvTranspose2d(w2, this.width, 4, { stride: 2, padding: 1, bias: false, seed: rng }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(this.width));
-    this.up2 = this.registerModule('up2', new ConvTranspose2d(this.width, config.channels ?? 1, 4, { stride: 2, padding: 1, seed: rng }));
+    this.up2 = this.registerModule('up2', new FastConvTranspose2d(this.width, config.channels ?? 1, 4, { stride: 2, padding: 1, seed: rng }));
   }
   forward(z: Tensor): Tensor {
     if (z.rank !== 2 || z.shape[1] !== this.latentDim) throw new ShapeError(`DCGANGenerator: expected z of shape [N, ${this.latentDim}], got [${z.shape.join(', ')}]`);
@@ -166,5 +167,17 @@ export class MLPDiscriminator extends Sequential {
     }
     layers.push(sn(new Linear(width, 1, { seed: rng }), options.spectralNorm ?? false, rng));
     super(...layers);
+  }
+  /** The last Linear (one logit per sample). */
+  get head(): Module {
+    return this.at(-1);
+  }
+  /** Activations before the last Linear ([N, hidden]; used by InfoGAN's Q head). */
+  features(x: Tensor): Tensor {
+    return tf.tidy(() => {
+      let h = x;
+      for (let i = 0; i < this.length - 1; i++) h = this.at(i).forward(h);
+      return h;
+    });
   }
 }

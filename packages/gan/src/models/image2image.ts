@@ -1,7 +1,8 @@
 import { InvalidArgumentError, ShapeError, assertPositiveInt, rngFor, tf, type Tensor } from '@nutshell/core';
-import { Conv2d, ConvTranspose2d, InstanceNorm, Module, ModuleList, type Seed } from '@nutshell/nn';
+import { Conv2d, InstanceNorm, Module, ModuleList, type Seed } from '@nutshell/nn';
 import { leakyRelu2 } from '../activations.js';
 import { generatorLoss, type GanLossKind } from '../losses.js';
+import { FastConvTranspose2d } from '../upconv.js';
 
 export interface UNetOptions {
   inChannels?: number;
@@ -42,7 +43,7 @@ export class UNetGenerator extends Module {
       const level = this.depth - 1 - j;
       const inW = j === 0 ? widths[level]! : 2 * widths[level]!;
       const outW = level === 0 ? outC : widths[level - 1]!;
-      ups.push(new ConvTranspose2d(inW, outW, 4, { stride: 2, padding: 1, seed: rng }));
+      ups.push(new FastConvTranspose2d(inW, outW, 4, { stride: 2, padding: 1, seed: rng }));
       if (level > 0) upNorms.push(new InstanceNorm(outW, { affine: true }));
     }
     this.up = this.registerModule('up', new ModuleList(ups));
