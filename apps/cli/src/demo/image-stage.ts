@@ -28,6 +28,16 @@ export interface ImageStageResult {
   pixelStd: number;
 }
 
+/** The stage's generator, discriminator, optimizers and trainer (also used by the backend probe). */
+export function buildGan(o: Pick<ImageStageOptions, 'seed' | 'latentDim' | 'hidden'>) {
+  const G = new Sequential(new MLPGenerator(o.latentDim, 784, { hidden: [o.hidden, 2 * o.hidden], seed: o.seed + 1 }), new Tanh());
+  const D = new MLPDiscriminator(784, { hidden: [2 * o.hidden, o.hidden], minibatchStd: true, seed: o.seed + 2 });
+  const optimizerG = new Adam(G, { lr: 1e-3, betas: [0.5, 0.999] });
+  const optimizerD = new Adam(D, { lr: 1e-3, betas: [0.5, 0.999] });
+  const trainer = new GanTrainer({ generator: G, discriminator: D, latentDim: o.latentDim, optimizerG, optimizerD, log: false, ema: { decay: 0.95 }, seed: o.seed });
+  return { G, D, optimizerG, optimizerD, trainer };
+}
+
 /**
  * An MLP GAN on MNIST (784-pixel images in [-1, 1], tanh generator, non-saturating loss, Adam
  * 1e-3 / β₁ 0.5, minibatch-stddev feature in D against mode collapse, generator EMA 0.95), trained
@@ -38,11 +48,7 @@ export interface ImageStageResult {
 export async function trainDigits(o: ImageStageOptions): Promise<ImageStageResult> {
   const mnist = await loadMnist({ range: [-1, 1], seed: o.seed, flatten: true });
   const x = tf.tensor2d(mnist.train.x as Float32Array, [mnist.train.length, 784]);
-  const G = new Sequential(new MLPGenerator(o.latentDim, 784, { hidden: [o.hidden, 2 * o.hidden], seed: o.seed + 1 }), new Tanh());
-  const D = new MLPDiscriminator(784, { hidden: [2 * o.hidden, o.hidden], minibatchStd: true, seed: o.seed + 2 });
-  const optimizerG = new Adam(G, { lr: 1e-3, betas: [0.5, 0.999] });
-  const optimizerD = new Adam(D, { lr: 1e-3, betas: [0.5, 0.999] });
-  const trainer = new GanTrainer({ generator: G, discriminator: D, latentDim: o.latentDim, optimizerG, optimizerD, log: false, ema: { decay: 0.95 }, seed: o.seed });
+  const { G, D, optimizerG, optimizerD, trainer } = buildGan(o);
   const loader = new DataLoader(x, { batchSize: o.batchSize, shuffle: true, seed: o.seed });
   const progress = budgetProgress('train gan', o.maxSteps, o.seconds);
   const t0 = Date.now();

@@ -4,6 +4,8 @@
  */
 export interface DemoSettings {
   quick: boolean;
+  /** Measured repetitions per workload when the demo times its backends at start-up. */
+  probeSteps: number;
   data: { maxTrainLines?: number; heldOutWords: number; heldOutLines: number; domainEvalLines: number };
   gpt: { maxSteps: number; seconds: number; nLayer: number; nEmbd: number; nPositions: number; batchSize: number; lr: number };
   generate: { maxNewTokens: number };
@@ -16,6 +18,7 @@ export function demoSettings(o: { quick: boolean; gptSeconds: number; loraSecond
   if (o.quick) {
     return {
       quick: true,
+      probeSteps: 2,
       data: { maxTrainLines: 3000, heldOutWords: 3, heldOutLines: 8, domainEvalLines: 4 },
       gpt: { maxSteps: 6, seconds: Infinity, nLayer: 1, nEmbd: 32, nPositions: 32, batchSize: 4, lr: 3e-3 },
       generate: { maxNewTokens: 12 },
@@ -26,6 +29,7 @@ export function demoSettings(o: { quick: boolean; gptSeconds: number; loraSecond
   }
   return {
     quick: false,
+    probeSteps: 3,
     data: { maxTrainLines: 40000, heldOutWords: 8, heldOutLines: 64, domainEvalLines: 32 },
     gpt: { maxSteps: 3000, seconds: o.gptSeconds, nLayer: 2, nEmbd: 64, nPositions: 64, batchSize: 24, lr: 3e-3 },
     generate: { maxNewTokens: 80 },
