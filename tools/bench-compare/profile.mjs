@@ -2,9 +2,10 @@
 //   --task train:    GPT training steps (nanoGPT CPU config); counts and times per step
 //   --task generate: GPT decoding with the KV cache (batch 1, context 512, greedy); per new token
 //   --task mnist:    nn's SmallCNN training steps (batch 64, AdamW) on MNIST; per step
+//   --task ddpm:     diffusion's UNet training steps (base 32, mults 1,2,2, batch --batch 32, AdamW); per step
 // Prints JSON, then a table sorted by time.
 //
-//   node tools/bench-compare/profile.mjs [--task train|generate|mnist] [--backend native] [--steps 6] [--new-tokens 128] [--top 30]
+//   node tools/bench-compare/profile.mjs [--task train|generate|mnist|ddpm] [--backend native] [--steps 6] [--batch 32] [--new-tokens 128] [--top 30]
 import { getKernelsForBackend, getBackendPlugins, registerBackendPlugin, tf, useBackend } from '@nutshell/core';
 import { CharTokenizer, GPT, NANOGPT_CPU_RECIPE, generate, trainGpt } from '@nutshell/transformer';
 import { corpusText } from './corpus.mjs';
@@ -82,6 +83,37 @@ if (task === 'generate') {
     const [xb, yb] = batch(s);
     optimizer.minimize(() => crossEntropy(model.forward(xb), yb)); // returns the loss as a number
     tf.dispose([xb, yb]);
+  };
+  step(0);
+  recording = true;
+  const t0 = performance.now();
+  for (let s = 1; s <= steps; s++) step(s);
+  unitMs = (performance.now() - t0) / steps;
+  units = steps;
+  optimizer.dispose();
+  model.dispose();
+} else if (task === 'ddpm') {
+  const { loadMnist } = await import('@nutshell/datasets');
+  const { AdamW } = await import('@nutshell/nn');
+  const { NoiseSchedule, UNet, diffusionLoss } = await import('@nutshell/diffusion');
+  const mnist = await loadMnist({ seed: 0, range: [-1, 1] });
+  const B = Number(arg('batch', 32));
+  const model = new UNet({ baseChannels: 32, channelMults: [1, 2, 2], numClasses: 10, seed: 0 });
+  const optimizer = new AdamW(model, { lr: 2e-3, weightDecay: 0, maxGradNorm: 1 });
+  const schedule = new NoiseSchedule({ betaSchedule: 'cosine' });
+  model.train();
+  const step = (s) => {
+    const xb = new Float32Array(B * 784);
+    const yb = new Int32Array(B);
+    for (let j = 0; j < B; j++) {
+      const i = (s * B + j) % mnist.all.length;
+      xb.set(mnist.all.x.subarray(i * 784, (i + 1) * 784), j * 784);
+      yb[j] = mnist.all.y[i];
+    }
+    const x0 = tf.tensor4d(xb, [B, 28, 28, 1]);
+    const y = tf.tensor1d(yb, 'int32');
+    optimizer.minimize(() => diffusionLoss(model, x0, { schedule, cond: { classLabels: y }, condDropout: 0.1, rng: s }));
+    tf.dispose([x0, y]);
   };
   step(0);
   recording = true;

@@ -2,8 +2,9 @@
 // each task runs on every nutshell backend and then in PyTorch, alternating, so machine load hits
 // both alike. Prints one JSON object, then a table with ratios nutshell / PyTorch (medians over rounds).
 //
-//   node tools/bench-compare/run.mjs [--rounds 2] [--backends native,wasm] [--tasks gpt-train,gpt-generate,mnist-train]
-//        [--mnist-backends native] [--train-steps 5] [--mnist-steps 5] [--new-tokens 256] [--threads 2] [--no-torch] [--json FILE]
+//   node tools/bench-compare/run.mjs [--rounds 2] [--backends native,wasm] [--tasks gpt-train,gpt-generate,mnist-train,ddpm-train]
+//        [--mnist-backends native] [--ddpm-backends native] [--train-steps 5] [--mnist-steps 5] [--ddpm-steps 3] [--ddpm-batch 32] [--new-tokens 256]
+//        [--threads 2] [--no-torch] [--json FILE]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { getBackendPlugins, registerBackendPlugin, tf, useBackend } from '@nutshell/core';
 import { loadMnist } from '@nutshell/datasets';
 import { AdamW, DataLoader, SmallCNN, Trainer, crossEntropy } from '@nutshell/nn';
+import { NoiseSchedule, UNet, diffusionLoss } from '@nutshell/diffusion';
 import { CharTokenizer, GPT, NANOGPT_CPU_RECIPE, generate, trainGpt } from '@nutshell/transformer';
 import { corpusText } from './corpus.mjs';
 
@@ -22,16 +24,20 @@ const arg = (name, dflt) => {
 };
 const rounds = Number(arg('rounds', 2));
 const backends = arg('backends', 'native,wasm').split(',');
-const tasks = arg('tasks', 'gpt-train,gpt-generate,mnist-train').split(',');
+const tasks = arg('tasks', 'gpt-train,gpt-generate,mnist-train,ddpm-train').split(',');
 const trainSteps = Number(arg('train-steps', 5));
 const mnistSteps = Number(arg('mnist-steps', 5));
+const ddpmSteps = Number(arg('ddpm-steps', 3));
+const ddpmBatch = Number(arg('ddpm-batch', 32));
 const newTokens = Number(arg('new-tokens', 256));
 // wasm trains SmallCNN at ~1.4 images/s here (its pooling gradient), minutes per sample: opt in.
 const mnistBackends = arg('mnist-backends', 'native').split(',');
+// wasm takes minutes per U-Net step here (over 4 min for 3 steps at load 11): opt in.
+const ddpmBackends = arg('ddpm-backends', 'native').split(',');
 const threads = Number(arg('threads', 2));
 const PYTHON = '/usr/bin/python3';
 const torchScript = fileURLToPath(new URL('./torch_bench.py', import.meta.url));
-const UNITS = { 'gpt-train': 'tokens/s', 'gpt-generate': 'tokens/s', 'mnist-train': 'images/s' };
+const UNITS = { 'gpt-train': 'tokens/s', 'gpt-generate': 'tokens/s', 'mnist-train': 'images/s', 'ddpm-train': 'images/s' };
 const log = (m) => console.error(`[bench-compare] ${m}`);
 
 // ---- shared data (written once, read by both sides) ----
@@ -40,7 +46,7 @@ const text = await corpusText();
 const tokenizer = CharTokenizer.fromText(text);
 const tokens = Int32Array.from(tokenizer.encode(text));
 writeFileSync(join(work, 'tokens.i32'), Buffer.from(tokens.buffer));
-const mnist = tasks.includes('mnist-train') ? await loadMnist({ seed: 0 }) : null;
+const mnist = tasks.includes('mnist-train') || tasks.includes('ddpm-train') ? await loadMnist({ seed: 0 }) : null;
 if (mnist) {
   writeFileSync(join(work, 'images.f32'), Buffer.from(Float32Array.from(mnist.all.x).buffer));
   writeFileSync(join(work, 'labels.u8'), Buffer.from(Uint8Array.from(mnist.all.y).buffer));
@@ -124,13 +130,47 @@ async function nutshellMnistTrain() {
   return { value: ((stamps.length - 1) * B) / span, msPerStep: (1000 * span) / (stamps.length - 1) };
 }
 
-const NUTSHELL = { 'gpt-train': nutshellGptTrain, 'gpt-generate': nutshellGptGenerate, 'mnist-train': nutshellMnistTrain };
+// The U-Net of packages/diffusion/bench/mnist-ddpm.mjs (base 32, mults 1,2,2, attention at 7×7,
+// class-conditional), one DDPM training step = ε-prediction MSE at random t (cosine schedule, 10 %
+// label dropout), AdamW (lr 2e-3, no weight decay), grad-norm clip 1. Images scaled to [−1, 1].
+async function nutshellDdpmTrain() {
+  const B = ddpmBatch;
+  const model = new UNet({ baseChannels: 32, channelMults: [1, 2, 2], numClasses: 10, seed: 0 });
+  const optimizer = new AdamW(model, { lr: 2e-3, weightDecay: 0, maxGradNorm: 1 });
+  const schedule = new NoiseSchedule({ betaSchedule: 'cosine' });
+  const n = mnist.all.length;
+  let seed = 1;
+  const stamps = [];
+  model.train();
+  for (let s = 0; s <= ddpmSteps; s++) {
+    const xb = new Float32Array(B * 784);
+    const yb = new Int32Array(B);
+    for (let j = 0; j < B; j++) {
+      const i = (s * B + j * 7919) % n;
+      const src = mnist.all.x.subarray(i * 784, (i + 1) * 784);
+      for (let k = 0; k < 784; k++) xb[j * 784 + k] = 2 * src[k] - 1;
+      yb[j] = mnist.all.y[i];
+    }
+    const x0 = tf.tensor4d(xb, [B, 28, 28, 1]);
+    const y = tf.tensor1d(yb, 'int32');
+    optimizer.minimize(() => diffusionLoss(model, x0, { schedule, cond: { classLabels: y }, condDropout: 0.1, rng: seed++ }));
+    tf.dispose([x0, y]);
+    stamps.push(performance.now());
+  }
+  optimizer.dispose();
+  model.dispose();
+  const span = (stamps.at(-1) - stamps[0]) / 1000; // the first step (warm-up) is left out
+  return { value: ((stamps.length - 1) * B) / span, msPerStep: (1000 * span) / (stamps.length - 1) };
+}
+
+const NUTSHELL = { 'gpt-train': nutshellGptTrain, 'gpt-generate': nutshellGptGenerate, 'mnist-train': nutshellMnistTrain, 'ddpm-train': nutshellDdpmTrain };
 
 function torchTask(task) {
   const extra = {
     'gpt-train': [`steps=${trainSteps}`, `data=${join(work, 'tokens.i32')}`, `vocab=${tokenizer.vocabSize}`],
     'gpt-generate': [`new=${newTokens}`, `vocab=${tokenizer.vocabSize}`],
     'mnist-train': [`steps=${mnistSteps}`, `images=${join(work, 'images.f32')}`, `labels=${join(work, 'labels.u8')}`],
+    'ddpm-train': [`steps=${ddpmSteps}`, `batch=${ddpmBatch}`, `images=${join(work, 'images.f32')}`, `labels=${join(work, 'labels.u8')}`],
   }[task];
   const p = spawnSync(PYTHON, [torchScript, `task=${task}`, `threads=${threads}`, ...extra], { encoding: 'utf8' });
   if (p.status !== 0) return { error: (p.stderr || p.error?.message || '').trim().split('\n').slice(-3).join(' ') };
@@ -147,6 +187,7 @@ for (let round = 0; round < rounds; round++) {
     for (const impl of [...backends, 'torch']) {
       if (unavailable[impl]) continue;
       if (task === 'mnist-train' && impl !== 'torch' && !mnistBackends.includes(impl)) continue;
+      if (task === 'ddpm-train' && impl !== 'torch' && !ddpmBackends.includes(impl)) continue;
       let r;
       if (impl === 'torch') {
         if (torchMissing) continue;
@@ -188,7 +229,7 @@ for (const task of tasks) {
   }
 }
 const result = {
-  rounds, threads, backends, tasks, trainSteps, mnistSteps, newTokens,
+  rounds, threads, backends, tasks, trainSteps, mnistSteps, ddpmSteps, ddpmBatch, newTokens,
   loadAverage: { min: Math.min(...loads), max: Math.max(...loads), mean: loads.reduce((a, b) => a + b, 0) / loads.length },
   torch: torchMissing ? { skipped: torchMissing } : { python: PYTHON, threads },
   unavailable, results: table,

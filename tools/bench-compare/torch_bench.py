@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch CPU side of tools/bench-compare (run.mjs): the same models as the nutshell side.
 
-  /usr/bin/python3 torch_bench.py task=gpt-train|gpt-generate|mnist-train [threads=2] [steps=...] [data=FILE] ...
+  /usr/bin/python3 torch_bench.py task=gpt-train|gpt-generate|mnist-train|ddpm-train [threads=2] [steps=...] [data=FILE] ...
 
 Prints one JSON line. Models:
   gpt-*       nanoGPT shakespeare_char at its CPU size: 4 layers, 4 heads, 128 dims, no bias, GELU(tanh),
@@ -10,6 +10,11 @@ Prints one JSON line. Models:
   gpt-generate batch 1, KV cache, context 512, greedy, `new` tokens after a 6-token prompt.
   mnist-train nn's SmallCNN: conv3x3(1->16,pad 1)-relu-maxpool2-conv3x3(16->32)-relu-maxpool2-linear(1568->64)-relu-linear(64->10),
               batch 64, AdamW(lr 1e-3), cross entropy; data = float32 images + uint8 labels files from run.mjs.
+  ddpm-train  @nutshell/diffusion's UNet as packages/diffusion/bench/mnist-ddpm.mjs builds it (base 32, mults
+              1,2,2, one ResBlock per level, 1-head self-attention at 7x7 and in the middle, strided-conv
+              down, nearest-upsample + conv up, GroupNorm(8), SiLU, sinusoidal time MLP + class embedding
+              with a null class); one step = epsilon-MSE at uniform t on the cosine schedule (T = 1000),
+              10% label dropout, AdamW(lr 2e-3, wd 0), grad clip 1; batch `batch` (default 32).
 """
 import json
 import math
@@ -141,6 +146,132 @@ def mnist_train():
     return {'images_per_second': B * len(times) / sum(times), 'ms_per_step': 1000 * sum(times) / len(times)}
 
 
-result = {'gpt-train': gpt_train, 'gpt-generate': gpt_generate, 'mnist-train': mnist_train}[task]()
+# ---- DDPM U-Net (the same module tree as packages/diffusion/src/models/unet.ts, NCHW) ----
+def groups_for(c, g=8):
+    k = min(g, c)
+    while c % k:
+        k -= 1
+    return k
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout, temb):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups_for(cin), cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.time_emb_proj = nn.Linear(temb, cout)
+        self.norm2 = nn.GroupNorm(groups_for(cout), cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.conv_shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else None
+
+    def forward(self, x, emb):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time_emb_proj(F.silu(emb))[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return (self.conv_shortcut(x) if self.conv_shortcut is not None else x) + h
+
+
+class AttnBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups_for(c), c)
+        self.attn = nn.MultiheadAttention(c, 1, batch_first=True)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        seq = self.norm(x).flatten(2).transpose(1, 2)  # [B, HW, C]
+        out, _ = self.attn(seq, seq, seq, need_weights=False)
+        return x + out.transpose(1, 2).reshape(b, c, h, w)
+
+
+class UNet(nn.Module):
+    def __init__(self, base=32, mults=(1, 2, 2), num_classes=10):
+        super().__init__()
+        temb = 4 * base
+        self.base = base
+        self.time_1 = nn.Linear(base, temb)
+        self.time_2 = nn.Linear(temb, temb)
+        self.class_embedding = nn.Embedding(num_classes + 1, temb)
+        self.conv_in = nn.Conv2d(1, base, 3, padding=1)
+        skips, ch = [base], base
+        self.down_res, self.down_attn, self.down_sample = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+        for l, m in enumerate(mults):
+            self.down_res.append(ResBlock(ch, base * m, temb))
+            ch = base * m
+            self.down_attn.append(AttnBlock(ch) if l == len(mults) - 1 else nn.Identity())
+            skips.append(ch)
+            if l < len(mults) - 1:
+                self.down_sample.append(nn.Conv2d(ch, ch, 3, stride=2, padding=1))
+                skips.append(ch)
+        self.mid1, self.mid_attn, self.mid2 = ResBlock(ch, ch, temb), AttnBlock(ch), ResBlock(ch, ch, temb)
+        self.up_res, self.up_attn, self.up_conv = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+        for l in reversed(range(len(mults))):
+            res, attn = nn.ModuleList(), nn.ModuleList()
+            for _ in range(2):
+                res.append(ResBlock(ch + skips.pop(), base * mults[l], temb))
+                ch = base * mults[l]
+                attn.append(AttnBlock(ch) if l == len(mults) - 1 else nn.Identity())
+            self.up_res.append(res)
+            self.up_attn.append(attn)
+            if l > 0:
+                self.up_conv.append(nn.Conv2d(ch, ch, 3, padding=1))
+        self.norm_out = nn.GroupNorm(groups_for(ch), ch)
+        self.conv_out = nn.Conv2d(ch, 1, 3, padding=1)
+
+    def forward(self, x, t, labels):
+        half = self.base // 2
+        freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32) / half)
+        args_ = t.float()[:, None] * freqs[None]
+        emb = self.time_2(F.silu(self.time_1(torch.cat([torch.sin(args_), torch.cos(args_)], 1))))
+        emb = emb + self.class_embedding(labels)
+        h = self.conv_in(x)
+        skips = [h]
+        for l in range(len(self.down_res)):
+            h = self.down_attn[l](self.down_res[l](h, emb))
+            skips.append(h)
+            if l < len(self.down_sample):
+                h = self.down_sample[l](h)
+                skips.append(h)
+        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
+        for i in range(len(self.up_res)):
+            for r, a in zip(self.up_res[i], self.up_attn[i]):
+                h = a(r(torch.cat([h, skips.pop()], 1), emb))
+            if i < len(self.up_conv):
+                h = self.up_conv[i](F.interpolate(h, scale_factor=2, mode='nearest'))
+        return self.conv_out(F.silu(self.norm_out(h)))
+
+
+def ddpm_train():
+    steps, B, T = int(args.get('steps', 3)), int(args.get('batch', 32)), 1000
+    x = torch.from_numpy(np.fromfile(args['images'], dtype=np.float32)).view(-1, 1, 28, 28) * 2 - 1
+    y = torch.from_numpy(np.fromfile(args['labels'], dtype=np.uint8).astype(np.int64))
+    # cosine schedule (betas_for_alpha_bar, beta <= 0.999), as NoiseSchedule({ betaSchedule: 'cosine' })
+    ab = lambda s: math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
+    betas = torch.tensor([min(1 - ab((i + 1) / T) / ab(i / T), 0.999) for i in range(T)], dtype=torch.float64)
+    abar = torch.cumprod(1 - betas, 0)
+    sa, s1a = abar.sqrt().float(), (1 - abar).sqrt().float()
+    model = UNet()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
+    times = []
+    for _ in range(steps + 1):
+        ix = torch.randint(len(y), (B,))
+        t0 = time.perf_counter()
+        x0, labels = x[ix], y[ix].clone()
+        labels[torch.rand(B) < 0.1] = 10  # label dropout to the null class
+        t = torch.randint(T, (B,))
+        noise = torch.randn_like(x0)
+        xt = sa[t][:, None, None, None] * x0 + s1a[t][:, None, None, None] * noise
+        loss = F.mse_loss(model(xt, t, labels), noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    times = times[1:]
+    return {'images_per_second': B * len(times) / sum(times), 'ms_per_step': 1000 * sum(times) / len(times),
+            'parameters': sum(p.numel() for p in model.parameters())}
+
+
+result = {'gpt-train': gpt_train, 'gpt-generate': gpt_generate, 'mnist-train': mnist_train, 'ddpm-train': ddpm_train}[task]()
 result.update({'task': task, 'threads': threads, 'torch': torch.__version__})
 print(json.dumps(result))

@@ -592,5 +592,7 @@ NAPI_MODULE_INIT() {
   register_fused(env, exports);
   register_pool(env, exports);
   register_gather(env, exports);
+  register_optim(env, exports);
+  register_reduce_blocks(env, exports);
   return exports;
 }

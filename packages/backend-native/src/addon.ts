@@ -34,6 +34,11 @@ export interface NativeAddon {
   copy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, view: Int32Array): void;
   /** out[r] = reduce over row r of a [rows, cols] array (op: REDUCE_OPS index; sums in double). */
   reduceRows(op: number, x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /**
+   * Sum (or mean) of x viewed as blocks of merged axes `sizes` over the blocks with reduced[b] = 1,
+   * reading x once in memory order (double sums); out holds the kept blocks in order.
+   */
+  reduceBlocks(mean: boolean, x: Float32Array, out: Float32Array, sizes: Int32Array, reduced: Int32Array): void;
   /** Row-wise softmax of a [rows, cols] array. */
   softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** out = LayerNorm over the last axis of a [rows, cols] array (statistics in double); gamma/beta optional. */
@@ -70,6 +75,11 @@ export interface NativeAddon {
   gather(x: Float32Array, indices: Int32Array, out: Float32Array, batch: number, outer: number, dimSize: number, inner: number): void;
   /** out [numSegments, inner] = Σ x[i] over ids[i] == segment (ids outside [0, numSegments) dropped; double sums). */
   segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, numSegments: number, inner: number): void;
+  /**
+   * Fused Adam/AdamW update of one parameter (src-c/optim.c); outputs may alias inputs.
+   * coef: [decay, b1, 1 - b1, b2, 1 - b2, sqrt(bc2), eps, lr / bc1, l2].
+   */
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, coef: Float64Array): void;
   setThreads(n: number): void;
   getThreads(): number;
   config(): { config: string; core: string };

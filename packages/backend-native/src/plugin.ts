@@ -31,6 +31,7 @@ const capabilities: BackendCapabilities = {
     'im2col + sgemm for conv2d and its gradients',
     'C kernels for elementwise, layout, reductions, softmax, max pooling, gather',
     'fused decode kernels (LayerNorm, linear + activation + residual, cached attention)',
+    'fused Adam / AdamW update (NutshellAdam), used by @nutshell/nn optimizers',
     'other kernels: tfjs cpu',
   ],
 };

@@ -6,6 +6,7 @@ import { nativeFusedKernels, registerLayerNormGradient } from './kernels/fused.j
 import { nativeGatherKernels } from './kernels/gather.js';
 import { nativeLayoutKernels } from './kernels/layout.js';
 import { nativeMatMulKernels } from './kernels/matmul.js';
+import { nativeOptimKernels } from './kernels/optim.js';
 import { nativePoolKernels } from './kernels/pool.js';
 import { nativeReduceKernels } from './kernels/reduce.js';
 import { NativeBackend } from './native_backend.js';
@@ -21,6 +22,7 @@ export const nativeKernelGroups: Record<string, KernelConfig[]> = {
   fused: nativeFusedKernels,
   pool: nativePoolKernels,
   gather: nativeGatherKernels,
+  optim: nativeOptimKernels,
 };
 
 /** Kernels the addon runs; every other kernel is the cpu backend's. */

@@ -109,6 +109,27 @@ describe.skipIf(!availability.available)(`native elementwise, layout and reducti
     });
   });
 
+  it('sum / mean over leading and interleaved axes in one pass (conv bias and GroupNorm shapes)', async () => {
+    await expectParity(() => {
+      const bias = randomTensor('b', [3, 7, 5, 8]); // NHWC: a conv bias gradient sums over N, H, W
+      const groups = randomTensor('g', [2, 9, 4, 3]); // [N, HW, G, C/G]: GroupNorm's moments
+      const ones = randomTensor('o', [1, 6, 1, 4, 1]); // size-1 axes, reduced or kept
+      return [
+        tf.sum(bias, [0, 1, 2]), tf.mean(bias, [0, 1, 2], true), tf.sum(bias, [0, 2]), tf.mean(bias, [1, 3]),
+        tf.sum(groups, [1, 3], true), tf.mean(groups, [1, 3], true), tf.sum(groups, [0, 1, 3]),
+        tf.sum(ones, [0, 1]), tf.mean(ones, [1, 2, 4], true), tf.sum(ones, [0, 2]),
+      ];
+    }, 1e-5);
+    // a direct reference too: column sums of [[1, 2], [3, 4], [5, 6]] and the GroupNorm-style mean
+    await tf.setBackend('native');
+    const cols = tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), 0);
+    expect(Array.from(cols.dataSync())).toEqual([9, 12]);
+    const m = tf.mean(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]), [1, 3], true);
+    expect(m.shape).toEqual([1, 1, 2, 1]);
+    expect(Array.from(m.dataSync())).toEqual([3.5, 5.5]); // w = 0: mean(1, 2, 5, 6); w = 1: mean(3, 4, 7, 8)
+    tf.dispose([cols, m]);
+  });
+
   it('softmax and logSoftmax over the last axis', async () => {
     await expectParity(() => [tf.softmax(randomTensor('x', [3, 4, 65], 4)), tf.logSoftmax(randomTensor('x', [6, 9], 4))]);
   });

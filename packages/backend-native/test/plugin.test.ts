@@ -126,7 +126,7 @@ describe.skipIf(!availability.available)(`native backend registration${skipNote}
         'Add', 'Sub', 'Multiply', 'RealDiv', 'Pow', 'SquaredDifference', 'Maximum', 'Minimum',
         'Exp', 'Log', 'Tanh', 'Sqrt', 'Rsqrt', 'Square', 'Neg', 'Abs', 'Relu', 'Sigmoid', 'Reciprocal', 'Step',
         'Transpose', 'Slice', 'SplitV', 'Concat', 'Sum', 'Mean', 'Max', 'Min', 'Softmax',
-        'NutshellLayerNorm', 'NutshellLayerNormGrad', 'NutshellLinear', 'NutshellCachedAttention',
+        'NutshellLayerNorm', 'NutshellLayerNormGrad', 'NutshellLinear', 'NutshellCachedAttention', 'NutshellAdam',
         'MaxPool', 'MaxPoolGrad', 'GatherV2', 'UnsortedSegmentSum',
       ].sort(),
     );

@@ -23,12 +23,37 @@ function nativeReduce(backend: NativeBackend, name: string, x: TensorInfo, axis:
   const cols = util.sizeFromShape(reduceShape);
   if (size === 0 || cols === 0) return null;
   const perm = backend_util.getAxesPermutation(axes, x.shape.length);
+  const outKept = keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+  if (perm && (name === Sum || name === Mean)) {
+    // Sums over leading / interleaved axes: one pass in memory order instead of transpose + rows.
+    const { sizes, reduced } = mergeBlocks(x.shape, axes);
+    const out = new Float32Array(size / cols);
+    backend.addon.reduceBlocks(name === Mean, backend.float32(x), out, sizes, reduced);
+    return backend.adopt(outKept, out);
+  }
   const values = perm ? transposeValues(backend, x, perm) : backend.float32(x);
   if (!values) return null;
   const rows = size / cols;
   const out = new Float32Array(rows);
   backend.addon.reduceRows(REDUCE_OPS[name]!, values, out, rows, cols);
-  return backend.adopt(keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape, out);
+  return backend.adopt(outKept, out);
+}
+
+/** Adjacent axes of the same kind (reduced or kept) merged into blocks; size-1 axes dropped. */
+function mergeBlocks(shape: number[], axes: number[]): { sizes: Int32Array; reduced: Int32Array } {
+  const sizes: number[] = [];
+  const reduced: number[] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const r = axes.includes(i) ? 1 : 0;
+    if (reduced.length && reduced[reduced.length - 1] === r) sizes[sizes.length - 1]! *= d;
+    else {
+      sizes.push(d);
+      reduced.push(r);
+    }
+  });
+  if (!sizes.length) return { sizes: Int32Array.of(1), reduced: Int32Array.of(0) };
+  return { sizes: Int32Array.from(sizes), reduced: Int32Array.from(reduced) };
 }
 
 function reduceKernel(name: string): KernelConfig {
