@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, parseSafetensors, tensor, tf, type Tensor } from '@nutshell/core';
 import { expectNoLeak } from '@nutshell/core/testing';
-import { Module, type Parameter } from '@nutshell/nn';
+import { Adam, Module, disposeGrads, valueAndGrads, type Parameter } from '@nutshell/nn';
 import {
-  QuantizedLinear, dequantizeAffineValues, dequantizeSafetensors, isFanInFanOutLayer, layerErrors,
+  QatFanInFanOut, QuantizedLinear, convertQat, dequantizeAffineValues, freezeObservers, prepareQat, dequantizeSafetensors, isFanInFanOutLayer, layerErrors,
   loadQuantizedModel, quantizeAffine, quantizeModel, saveQuantizedModel, sizeReport,
 } from '@nutshell/quantize';
 
@@ -53,6 +53,11 @@ function linearRef(x: Float32Array, B: number, w: Float32Array, nIn: number, nOu
   }
   return y;
 }
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
 const transposeJs = (w: Float32Array, rows: number, cols: number) => {
   const t = new Float32Array(w.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c]!;
@@ -143,5 +148,76 @@ describe('fan-in-fan-out (GPT-2 Conv1D) layers', () => {
     tf.dispose([x, before, after, ...Object.values(deq)]);
     net.dispose();
     fresh.dispose();
+  });
+
+  it('QAT: fake-quantizes Wᵀ per output column like an independent reference, trains, converts to an equal fromFanInFanOut int4 layer', async () => {
+    const net = new Net();
+    const x = tensor(rand(5 * 32, 9, 1), [5, 32]);
+    const w0 = (net.c_attn as Conv1DLike).weight.dataSync().slice();
+    const b0 = (net.c_attn as Conv1DLike).bias!.dataSync().slice();
+    const names = net.namedParameters().map(([n, p]) => `${n}:${p.shape.join('x')}`);
+    expect(prepareQat(net, { bits: 4 })).toEqual(['c_attn', 'c_proj']);
+    const qa = net.c_attn as unknown as QatFanInFanOut;
+    expect(qa).toBeInstanceOf(QatFanInFanOut);
+    // Same parameter names and [in, out] layout as the source layers.
+    expect(net.namedParameters().map(([n, p]) => `${n}:${p.shape.join('x')}`)).toEqual(names);
+    // Reference: symmetric 4-bit, one scale per output column = max|W[:, o]| / 7, ties to even.
+    const wq = new Float32Array(w0.length);
+    for (let o = 0; o < 48; o++) {
+      let m = 0;
+      for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(w0[i * 48 + o]!));
+      const sc = Math.fround(m / 7);
+      const inv = Math.fround(1 / sc);
+      for (let i = 0; i < 32; i++) {
+        const v = Math.fround(w0[i * 48 + o]! * inv);
+        const r = Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v);
+        wq[i * 48 + o] = Math.fround(Math.max(-7, Math.min(7, r)) * sc);
+      }
+    }
+    const got = qa.forward(x);
+    const ref = linearRef(x.dataSync() as Float32Array, 5, wq, 32, 48, b0);
+    expect(maxAbsDiff(await got.data(), ref)).toBeLessThan(1e-4);
+    got.dispose();
+    // Gradients reach the [in, out] weight through the straight-through estimator; the loss drops.
+    const target = tensor(rand(5 * 16, 10, 1), [5, 16]);
+    const opt = new Adam(net, { lr: 0.01 });
+    let first = 0, last = 0;
+    for (let i = 0; i < 10; i++) {
+      const { value, grads } = valueAndGrads(() => tf.losses.meanSquaredError(target, net.forward(x)) as tf.Scalar, net);
+      expect(grads.has(net.getParameter('c_attn.weight'))).toBe(true);
+      opt.step(grads);
+      disposeGrads(grads);
+      if (i === 0) first = value.dataSync()[0]!;
+      last = value.dataSync()[0]!;
+      value.dispose();
+    }
+    opt.dispose();
+    expect(last).toBeLessThan(first);
+    net.eval();
+    const fq = net.forward(x);
+    expect(convertQat(net)).toEqual(['c_attn', 'c_proj']);
+    const q = net.c_attn as unknown as QuantizedLinear;
+    expect(q).toBeInstanceOf(QuantizedLinear);
+    expect(q.fromFanInFanOut).toBe(true);
+    expect(q.packedWeight.scheme).toBe('int4');
+    expect(q.packedWeight.shape).toEqual([48, 32]);
+    const out = net.forward(x);
+    expect(maxAbsDiff(await out.data(), await fq.data())).toBeLessThan(1e-5);
+    tf.dispose([x, target, fq, out]);
+    net.dispose();
+  });
+
+  it('QAT on fan-in-fan-out layers leaks no tensors (prepare, forward, freeze, convert, dispose)', async () => {
+    await expectNoLeak(() => {
+      const net = new Net();
+      const x = tensor(rand(3 * 32, 11, 1), [3, 32]);
+      prepareQat(net, { bits: 4, method: 'lsq' });
+      net.forward(x).dispose();
+      freezeObservers(net);
+      convertQat(net);
+      net.forward(x).dispose();
+      x.dispose();
+      net.dispose();
+    });
   });
 });

@@ -4,6 +4,7 @@ import { computeQParams } from '../qparams.js';
 import { PackedWeight } from '../model/packed-weight.js';
 import { QuantizedConv2d, QuantizedLinear, convGeometry, makeConv2d, type ActivationQuant } from '../model/modules.js';
 import { quantizableLayers, replaceModule } from '../model/quantize-model.js';
+import type { FanInFanOutLayer } from '../model/fan-in-fan-out.js';
 import { RecipeError, normalizeRecipe, specFor, type NamePattern } from '../model/recipe.js';
 import { fakeQuantSTE, lsqFakeQuant, lsqInitStep } from './fake-quant.js';
 
@@ -102,9 +103,10 @@ class FakeQuantParts {
   }
 }
 
-function register(m: Module & { weight: Variable }, state: QatState): FakeQuantParts {
+/** `weightOutIn`: the layer's weight with output channels first (what the per-channel scales run over). */
+function register(m: Module, weightOutIn: Tensor, state: QatState): FakeQuantParts {
   const reg = m as unknown as { registerParameter(n: string, t: Tensor): Variable; registerBuffer(n: string, t: Tensor): Variable };
-  const step = state.method === 'lsq' ? reg.registerParameter('weight_step', lsqInitStep(m.weight, qmaxOf(state.bits), true)) : null;
+  const step = state.method === 'lsq' ? reg.registerParameter('weight_step', lsqInitStep(weightOutIn, qmaxOf(state.bits), true)) : null;
   // min > max marks "no data yet".
   const lo = state.activations ? reg.registerBuffer('input_min', tf.scalar(Infinity)) : null;
   const hi = state.activations ? reg.registerBuffer('input_max', tf.scalar(-Infinity)) : null;
@@ -120,7 +122,7 @@ export class QatLinear extends Linear {
       this.weight.assign(source.weight);
       if (this.bias && source.bias) this.bias.assign(source.bias);
     });
-    this.fq = register(this, qat);
+    this.fq = register(this, this.weight, qat);
   }
   override forward(x: Tensor): Tensor {
     return tf.tidy(() => this.forwardWithWeight(this.fq.input(x, this.training), this.fq.weight(this.weight)));
@@ -143,12 +145,68 @@ export class QatConv2d extends Conv2d {
       this.weight.assign(source.weight);
       if (this.bias && source.bias) this.bias.assign(source.bias);
     });
-    this.fq = register(this, qat);
+    this.fq = register(this, this.weight, qat);
   }
   override forward(x: Tensor): Tensor {
     return tf.tidy(() => {
       // Input fake-quant is per tensor, so the layout does not matter.
       return this.forwardWithWeight(this.fq.input(x, this.training), this.fq.weight(this.weight));
+    });
+  }
+  protected override disposeExtra(): void {
+    this.fq.dispose();
+  }
+}
+
+/**
+ * x·w for x [n, k], w [k, m] with gradients dx = dy·wᵀ and dw = xᵀ·dy built from explicit transposes:
+ * tfjs' own matMul gradient uses transposed matMuls, which are several times slower on the wasm backend.
+ */
+function matMulPlain(x: Tensor, w: Tensor): Tensor {
+  const f = tf.customGrad(((a: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
+    save([a, b]);
+    return {
+      value: tf.matMul(a, b),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => [tf.matMul(dy, tf.transpose(saved[1]!)), tf.matMul(tf.transpose(saved[0]!), dy)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: Tensor, b: Tensor) => Tensor;
+  return f(x, w);
+}
+
+/**
+ * A fan-in-fan-out linear layer (GPT-2 `Conv1D`: weight [in, out], y = x·W + b) trained through fake
+ * quantization. The parameter stays `weight` [in, out] (state dicts keep the source layout); scales
+ * run per output channel, i.e. per column of W, as QuantizedLinear packs the transposed weight.
+ */
+export class QatFanInFanOut extends Module {
+  readonly weight: Variable;
+  readonly bias: Variable | null;
+  readonly fq: FakeQuantParts;
+  /** Recognised as a linear layer by reports and adapters (same flag as the source layer). */
+  readonly fanInFanOut = true as const;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  constructor(source: FanInFanOutLayer, readonly qat: QatState) {
+    super();
+    [this.inFeatures, this.outFeatures] = source.weight.shape as [number, number];
+    this.weight = this.registerParameter('weight', tf.clone(source.weight));
+    this.bias = source.bias ? this.registerParameter('bias', tf.clone(source.bias)) : null;
+    const t = tf.transpose(this.weight);
+    this.fq = register(this, t, qat);
+    t.dispose();
+  }
+  /** The weight as [out, in] (caller disposes). */
+  weightOutIn(): Tensor {
+    return tf.transpose(this.weight);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) throw new InvalidArgumentError(`QatFanInFanOut: input must be [..., ${this.inFeatures}], got [${x.shape.join(', ')}]`);
+    return tf.tidy(() => {
+      const flat = x.rank === 2 ? x : tf.reshape(x, [-1, this.inFeatures]);
+      // Fake-quantized as [out, in] (per-row scales), multiplied back in the [in, out] layout.
+      let y = matMulPlain(this.fq.input(flat, this.training), tf.transpose(this.fq.weight(tf.transpose(this.weight))));
+      if (this.bias) y = tf.add(y, this.bias);
+      return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
     });
   }
   protected override disposeExtra(): void {
@@ -167,15 +225,19 @@ function qatState(config: QatConfig): QatState {
 }
 
 /**
- * Swaps every Linear and Conv2d (except `skip`) for its fake-quantized QAT twin, in place, keeping
- * the weights and parameter names. Build the optimizer after this call (the parameters are new variables).
+ * Swaps every Linear, Conv2d and fan-in-fan-out layer (GPT-2 Conv1D) (except `skip`) for its
+ * fake-quantized QAT twin, in place, keeping the weights and parameter names. Build the optimizer after this call (the parameters are new variables).
  */
 export function prepareQat(model: Module, config: QatConfig = {}): string[] {
   const recipe = normalizeRecipe({ default: 'int8', skip: config.skip ?? [] });
   const done: string[] = [];
   for (const [name, m, kind] of quantizableLayers(model)) {
     if (kind === 'embedding' || !specFor(recipe, name, kind)) continue;
-    const q = m instanceof Linear ? new QatLinear(m, qatState(config)) : new QatConv2d(m as Conv2d, qatState(config));
+    const q = m instanceof Linear
+      ? new QatLinear(m, qatState(config))
+      : m instanceof Conv2d
+        ? new QatConv2d(m, qatState(config))
+        : new QatFanInFanOut(m as FanInFanOutLayer, qatState(config));
     replaceModule(model, name, q).dispose();
     done.push(name);
   }
@@ -183,12 +245,23 @@ export function prepareQat(model: Module, config: QatConfig = {}): string[] {
   return done;
 }
 
-const qatModules = (model: Module) => model.namedModules().filter((e): e is [string, QatLinear | QatConv2d] => e[1] instanceof QatLinear || e[1] instanceof QatConv2d);
+type QatModule = QatLinear | QatConv2d | QatFanInFanOut;
+const qatModules = (model: Module) =>
+  model.namedModules().filter((e): e is [string, QatModule] => e[1] instanceof QatLinear || e[1] instanceof QatConv2d || e[1] instanceof QatFanInFanOut);
+
+/** The weight with output channels first; a new tensor for fan-in-fan-out layers (dispose it when `owned`). */
+function outFirst(m: QatModule): { w: Tensor; owned: boolean } {
+  return m instanceof QatFanInFanOut ? { w: m.weightOutIn(), owned: true } : { w: m.weight, owned: false };
+}
 
 /** Stops range tracking: activation ranges stay, STE weight scales are captured as they are now. */
 export function freezeObservers(model: Module): number {
   const list = qatModules(model);
-  for (const [, m] of list) m.fq.freeze(m.weight);
+  for (const [, m] of list) {
+    const { w, owned } = outFirst(m);
+    m.fq.freeze(w);
+    if (owned) w.dispose();
+  }
   return list.length;
 }
 
@@ -202,20 +275,22 @@ export function convertQat(model: Module): string[] {
   for (const [name, m] of qatModules(model)) {
     const bits = m.qat.bits;
     const qp = qmaxOf(bits);
-    const scales = m.fq.scales(m.weight);
-    const rowLen = m.weight.size / m.weight.shape[0]!;
+    const { w, owned } = outFirst(m);
+    const scales = m.fq.scales(w);
+    const rowLen = w.size / w.shape[0]!;
     // Clamp to ±qp·s first so the packed codes stay in the narrow range training used.
     const clipped = tf.tidy(() => {
-      const s = tf.reshape(tf.tensor1d(scales), [scales.length, ...m.weight.shape.slice(1).map(() => 1)]);
-      return tf.clipByValue(tf.div(m.weight, s), -qp, qp).mul(s);
+      const s = tf.reshape(tf.tensor1d(scales), [scales.length, ...w.shape.slice(1).map(() => 1)]);
+      return tf.clipByValue(tf.div(w, s), -qp, qp).mul(s);
     });
+    if (owned) w.dispose();
     const packed = PackedWeight.quantize(clipped, { scheme: bits > 4 ? 'int8' : 'int4', groupSize: rowLen, symmetric: true, scale: scales });
     clipped.dispose();
     const qa = m.fq.activationQParams();
     const activation: ActivationQuant = qa ? { mode: 'static', ...qa } : { mode: 'none' };
-    const q = m instanceof QatLinear
-      ? new QuantizedLinear(m.inFeatures, m.outFeatures, packed, m.bias, { activation })
-      : new QuantizedConv2d(convGeometry(m), packed, m.bias, { activation });
+    const q = m instanceof QatConv2d
+      ? new QuantizedConv2d(convGeometry(m), packed, m.bias, { activation })
+      : new QuantizedLinear(m.inFeatures, m.outFeatures, packed, m.bias, { activation, fromFanInFanOut: m instanceof QatFanInFanOut });
     replaceModule(model, name, q).dispose();
     out.push(name);
   }
