@@ -54,3 +54,14 @@ export interface Disposable {
 
 /** Helper type: a tensor or a nested record of tensors (state dicts, batches). */
 export type TensorTree = Tensor | TensorTree[] | { [key: string]: TensorTree };
+
+/**
+ * A layer whose forward is exactly x·W (+ b) with a float weight it can lend right now, such as a
+ * quantized layer holding its dequantized weight. Fused kernels (the GPT decode step) use the lent
+ * weight instead of calling `forward`. `transposed`: W is stored [out, in] and applied as x·Wᵀ.
+ * Returns undefined when the layer cannot lend one (e.g. activation quantization, training mode).
+ * The lent tensors stay owned by the layer: do not dispose them.
+ */
+export interface DenseWeightSource {
+  denseWeight(): { weight: Tensor; bias: Tensor | null; transposed: boolean } | undefined;
+}

@@ -172,6 +172,34 @@ describe('dequantized-weight cache', () => {
     q.dispose();
   });
 
+  it('lends its cached weight to fused kernels (denseWeight) only when forward is a plain x·W + b', () => {
+    for (const fanInFanOut of [false, true]) {
+      const base = fanInFanOut ? new FakeConv1D(48, 24, 3) : new Linear(48, 24, { seed: 3 });
+      const q = fanInFanOut
+        ? QuantizedLinear.fromWeight(tf.transpose((base as FakeConv1D).weight), (base as FakeConv1D).bias, { scheme: 'int8' }, { fromFanInFanOut: true })
+        : QuantizedLinear.fromLinear(base as Linear, { scheme: 'int8' });
+      q.eval();
+      const lent = q.denseWeight()!;
+      expect(lent.transposed).toBe(!fanInFanOut);
+      // The lent weight, applied as declared, reproduces forward exactly.
+      const y = tf.tidy(() => tf.add(tf.matMul(x, lent.weight, false, lent.transposed), lent.bias!));
+      expect(Array.from(y.dataSync())).toEqual(Array.from(run(q, x)));
+      y.dispose();
+      expect(q.denseWeight()!.weight).toBe(lent.weight); // the cache itself, not a copy
+      q.weightCache = 'off';
+      expect(q.denseWeight()).toBeUndefined();
+      q.weightCache = 'auto';
+      q.train();
+      expect(q.denseWeight()).toBeUndefined();
+      q.dispose();
+      base.dispose();
+    }
+    const dyn = QuantizedLinear.fromLinear(new Linear(48, 24, { seed: 4 }), { scheme: 'int8' }, { activation: { mode: 'dynamic' } });
+    dyn.eval();
+    expect(dyn.denseWeight()).toBeUndefined();
+    dyn.dispose();
+  });
+
   it('QuantizedConv2d: cached and uncached outputs are identical', () => {
     const xi = tensor(rand(2 * 8 * 8 * 3, 4, 1), [2, 8, 8, 3]); // NHWC, nn's default
     const outs = (['off', 'on'] as WeightCacheMode[]).map((mode) => {

@@ -150,6 +150,37 @@ describe.skipIf(!availability.available && !required)(`GPT cached decoding on fu
     m.dispose();
   });
 
+  it('runs a layer that lends a dense weight (DenseWeightSource) through the fused kernel, with its weight', () => {
+    // Lends c_fc's weight scaled by 1.5 as [out, in] (transposed), and its forward computes the same,
+    // so fused and composed paths agree only if the lent weight and layout are used as declared.
+    const m = tiny();
+    const inner = m.getModule('transformer.h.1.mlp.c_fc') as Module & { weight: Tensor; bias: Tensor | null };
+    const wT = tf.keep(tf.transpose(tf.mul(inner.weight, 1.5)));
+    let lent = 0;
+    class Lending extends Module {
+      forward(x: Tensor): Tensor {
+        return tf.tidy(() => {
+          const y = tf.matMul(tf.reshape(x, [-1, x.shape.at(-1)!]), wT, false, true);
+          const b = inner.bias ? tf.add(y, inner.bias) : y;
+          return tf.reshape(b, [...x.shape.slice(0, -1), wT.shape[0]!]);
+        });
+      }
+      denseWeight() {
+        lent++;
+        return { weight: wT, bias: inner.bias, transposed: true };
+      }
+    }
+    m.setModule('transformer.h.1.mlp.c_fc', new Lending());
+    const full = logits(m, seq);
+    const cache = m.createCache();
+    const got = cachedLogits(m, seq, parts, cache);
+    expect(lent).toBeGreaterThan(0);
+    expect(maxDiff(got, full)).toBeLessThan(1e-4);
+    cache.dispose();
+    wT.dispose();
+    m.dispose();
+  });
+
   it('keeps the composed path for KVCache subclasses (they override how steps are stored)', () => {
     class Counting extends KVCache {
       sets = 0;

@@ -167,6 +167,16 @@ export class QuantizedLinear extends PackedWeightModule implements QuantizedModu
     return this.fromFanInFanOut ? this.packedWeight.dequantizeTransposed() : this.packedWeight.dequantize();
   }
 
+  /**
+   * Lends the cached dequantized weight to fused kernels (DenseWeightSource), so a quantized GPT runs
+   * the same one-call linear as the float model in its decode step. Only while the cache is wanted and
+   * inputs are not fake-quantized (otherwise the forward is not a plain x·W + b).
+   */
+  denseWeight(): { weight: Tensor; bias: Tensor | null; transposed: boolean } | undefined {
+    if (this.activation.mode !== 'none' || !cacheWanted(this.weightCache, this.training)) return undefined;
+    return { weight: this.forwardWeight(), bias: this.bias, transposed: !this.fromFanInFanOut };
+  }
+
   forward(x: Tensor): Tensor {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       throw new InvalidArgumentError(`QuantizedLinear: input must be [..., ${this.inFeatures}], got [${x.shape.join(', ')}]`);

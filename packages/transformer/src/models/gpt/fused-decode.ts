@@ -1,4 +1,4 @@
-import { getKernel, tf, type NamedTensorMap, type Tensor } from '@nutshell/core';
+import { getKernel, tf, type DenseWeightSource, type NamedTensorMap, type Tensor } from '@nutshell/core';
 import { LayerNorm, type Module } from '@nutshell/nn';
 import { Block, CausalSelfAttention, Mlp, activate } from './block.js';
 import type { GptActivation, GptConfig } from './config.js';
@@ -66,6 +66,9 @@ export function fusedLinear(layer: Module, x: Tensor, activation: GptActivation 
     const c = layer as Conv1D;
     return run(LINEAR_KERNEL, { x, weight: c.weight, bias: c.bias, residual }, { activation, transposeB: false });
   }
+  // A layer that can lend a float weight (a quantized layer with its dequantized cache) runs the same kernel.
+  const lent = (layer as Partial<DenseWeightSource>).denseWeight?.();
+  if (lent) return run(LINEAR_KERNEL, { x, weight: lent.weight, bias: lent.bias, residual }, { activation, transposeB: lent.transposed });
   return tf.tidy(() => {
     let y = layer.forward(x) as Tensor;
     if (activation !== 'linear') y = activate(y, activation);
