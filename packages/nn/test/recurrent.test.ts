@@ -43,6 +43,18 @@ describe('recurrent layers match PyTorch with the same weights', () => {
     });
   });
 
+  it('a one-step sequence has gradients for every recurrent kind (tfjs Unpack gradient regression)', () => {
+    for (const make of [() => new GRU(3, 4, { seed: 2 }), () => new LSTM(3, 4, { seed: 2 }), () => new SimpleRNN(3, 4, { seed: 2 })]) {
+      const m = make();
+      const up = tf.randomNormal([2, 1, 4], 0, 1, 'float32', 6);
+      checkGradFD((x) => weighted(m.forward(x).output, up), tf.randomNormal([2, 1, 3], 0, 1, 'float32', 7), { samples: 6 });
+      const { value, grads } = valueAndGrads(() => tf.sum(m.forward(tf.ones([2, 1, 3])).output), m);
+      expect(grads.size).toBe(m.parameters().length);
+      tf.dispose([value, ...grads.values(), up]);
+      m.dispose();
+    }
+  });
+
   it('batchFirst: false takes [time, batch, features]', () => {
     const a = new GRU(2, 3, { seed: 2 });
     const b = new GRU(2, 3, { seed: 2, batchFirst: false });

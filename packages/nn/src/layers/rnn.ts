@@ -156,7 +156,9 @@ abstract class RNNBase extends Module {
     const H = this.hiddenSize;
     let xw = tf.matMul(tf.reshape(seq, [B * T, F]), w.wih, false, true);
     if (w.bih) xw = tf.add(xw, w.bih);
-    const xs = tf.unstack(tf.reshape(xw, [B, T, -1]), 1);
+    // tfjs's Unpack gradient breaks when there is a single output (it gets a tensor, not a list), so a
+    // one-step sequence is reshaped instead of unstacked.
+    const xs = T === 1 ? [tf.reshape(xw, [B, -1])] : tf.unstack(tf.reshape(xw, [B, T, -1]), 1);
     let h = h0;
     let c = c0;
     const outs: Tensor[] = [];
