@@ -123,6 +123,17 @@ describe('nutshell demo --quick (the whole pipeline at a tiny size)', () => {
     const gpt = safetensorsHeader(join(out, 'checkpoints/gpt/model.safetensors'));
     expect(gpt['transformer.wte.weight']!.shape).toEqual([config.vocab_size, 32]);
     expect(gpt['transformer.h.0.attn.c_attn.weight']!.shape).toEqual([32, 96]);
+    // The BPE tokenizer sits beside the checkpoint in GPT-2's layout and reloads to the same ids.
+    for (const f of ['vocab.json', 'merges.txt']) expect(existsSync(join(out, 'checkpoints/gpt', f)), f).toBe(true);
+    const vocab = JSON.parse(readFileSync(join(out, 'checkpoints/gpt/vocab.json'), 'utf8'));
+    expect(Object.keys(vocab).length).toBe(config.vocab_size);
+    const merges = readFileSync(join(out, 'checkpoints/gpt/merges.txt'), 'utf8').trim().split('\n').filter((l) => !l.startsWith('#version'));
+    expect(merges.length).toBe(config.vocab_size - 256);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    // Per-character perplexity spreads the same NLL over more units than per-token, so it is lower.
+    expect(metrics.heldOut.chars).toBeGreaterThan(metrics.heldOut.tokens);
+    expect(metrics.heldOut.charPerplexity).toBeLessThan(metrics.heldOut.perplexity);
+    expect(Math.log(metrics.heldOut.charPerplexity) * metrics.heldOut.chars).toBeCloseTo(Math.log(metrics.heldOut.perplexity) * metrics.heldOut.tokens, 0);
     const int8 = safetensorsHeader(join(out, 'checkpoints/gpt-int8.safetensors'));
     expect(int8['transformer.h.0.attn.c_attn.weight_packed']!.dtype).toBe('U8');
 

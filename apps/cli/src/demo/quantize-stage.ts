@@ -12,6 +12,8 @@ export interface QuantVariant {
   /** Bits per weight of the quantized matrices. */
   weightBits: number;
   perplexity: number;
+  /** The same per character. */
+  charPerplexity: number;
   /** Relative change of perplexity against fp32. */
   perplexityChange: number;
   /** Size of the saved quantized safetensors file. */
@@ -32,7 +34,7 @@ export async function quantizeGpt(
   const progress = createProgress({ label: 'quantize', total: 3 });
   const fp = await linePerplexity(model, tokenizer, evalLines);
   const fpBytes = sizeReport(model).totalBytes;
-  const variants: QuantVariant[] = [{ scheme: 'fp32', bytes: fpBytes, weightBits: 32, perplexity: fp.perplexity, perplexityChange: 0, fileBytes: 0, layers: 0 }];
+  const variants: QuantVariant[] = [{ scheme: 'fp32', bytes: fpBytes, weightBits: 32, perplexity: fp.perplexity, charPerplexity: fp.charPerplexity, perplexityChange: 0, fileBytes: 0, layers: 0 }];
   progress.update(1, { scheme: 'fp32' });
   const files = {} as Record<'int8' | 'nf4', Uint8Array>;
   const schemes: [LayerQuantSpec, 'int8' | 'nf4'][] = [[{ scheme: 'int8' }, 'int8'], [{ scheme: 'nf4', groupSize: 64, doubleQuant: true }, 'nf4']];
@@ -44,12 +46,13 @@ export async function quantizeGpt(
     q.eval();
     const rep = sizeReport(q);
     const ppl = await linePerplexity(q, tokenizer, evalLines);
-    files[name] = saveQuantizedModel(q, { 'nutshell.demo': 'gpt-wordnet-char', scheme: name });
+    files[name] = saveQuantizedModel(q, { 'nutshell.demo': 'gpt-wordnet', scheme: name });
     variants.push({
       scheme: name,
       bytes: rep.totalBytes,
       weightBits: rep.weightBitsPerParam,
       perplexity: ppl.perplexity,
+      charPerplexity: ppl.charPerplexity,
       perplexityChange: ppl.perplexity / fp.perplexity - 1,
       fileBytes: files[name].length,
       layers: replaced.length,
