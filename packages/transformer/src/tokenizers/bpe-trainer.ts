@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@nutshell/core';
 import { BYTE_TO_UNICODE, GPT2_BYTE_ORDER } from './byte-unicode.js';
 import { ByteLevelBPETokenizer } from './bpe.js';
+import { MAX_PAIR_ID, PairMerger } from './pair-merger.js';
 import { GPT2_PATTERN, compilePattern, pretokenize } from './pretokenize.js';
 import { SpecialTokenMatcher } from './special-tokens.js';
 import { assertWellFormed, utf8 } from './unicode.js';
@@ -14,56 +15,6 @@ export interface TrainBPEOptions {
   minFrequency?: number;
   /** Pre-tokenization regex source; default GPT-2's. */
   pattern?: string;
-}
-
-const SHIFT = 0x200000;
-
-/** Max-heap of (count, left, right) with the documented tie-break; stale entries are skipped on pop. */
-class PairHeap {
-  private readonly c: number[] = [];
-  private readonly k: number[] = [];
-  get size(): number {
-    return this.c.length;
-  }
-  /** a before b: higher count, then smaller pair key (smaller left id, then smaller right id). */
-  private before(i: number, j: number): boolean {
-    return this.c[i]! > this.c[j]! || (this.c[i] === this.c[j] && this.k[i]! < this.k[j]!);
-  }
-  private swap(i: number, j: number): void {
-    [this.c[i], this.c[j]] = [this.c[j]!, this.c[i]!];
-    [this.k[i], this.k[j]] = [this.k[j]!, this.k[i]!];
-  }
-  push(count: number, key: number): void {
-    this.c.push(count);
-    this.k.push(key);
-    let i = this.c.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.before(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-  pop(): [number, number] | undefined {
-    const n = this.c.length;
-    if (!n) return undefined;
-    const top: [number, number] = [this.c[0]!, this.k[0]!];
-    this.swap(0, n - 1);
-    this.c.pop();
-    this.k.pop();
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < this.c.length && this.before(l, m)) m = l;
-      if (r < this.c.length && this.before(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
-    return top;
-  }
 }
 
 /**
@@ -82,8 +33,8 @@ export function trainByteLevelBPE(corpus: string | Iterable<string>, options: Tr
   const specials = [...(options.specialTokens ?? [])];
   const minFrequency = options.minFrequency ?? 2;
   const { vocabSize } = options;
-  if (!Number.isInteger(vocabSize) || vocabSize < 256 + specials.length || vocabSize >= SHIFT) {
-    throw new InvalidArgumentError(`${where}: vocabSize must be an integer in [${256 + specials.length}, ${SHIFT}) (256 bytes + ${specials.length} special tokens), got ${String(vocabSize)}`);
+  if (!Number.isInteger(vocabSize) || vocabSize < 256 + specials.length || vocabSize >= MAX_PAIR_ID) {
+    throw new InvalidArgumentError(`${where}: vocabSize must be an integer in [${256 + specials.length}, ${MAX_PAIR_ID}) (256 bytes + ${specials.length} special tokens), got ${String(vocabSize)}`);
   }
   if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new InvalidArgumentError(`${where}: minFrequency must be an integer ≥ 1, got ${String(minFrequency)}`);
   if (new Set(specials).size !== specials.length || specials.some((s) => typeof s !== 'string' || !s.length)) {
@@ -125,33 +76,14 @@ export function trainByteLevelBPE(corpus: string | Iterable<string>, options: Tr
     freq.push(count);
   }
 
-  // 3. Pair counts and where each pair occurs.
-  const pairCount = new Map<number, number>();
-  const pairWords = new Map<number, Set<number>>();
-  const add = (key: number, w: number, delta: number) => {
-    pairCount.set(key, (pairCount.get(key) ?? 0) + delta);
-    if (delta > 0) {
-      let set = pairWords.get(key);
-      if (!set) pairWords.set(key, (set = new Set()));
-      set.add(w);
-    }
-  };
-  words.forEach((word, w) => {
-    for (let i = 0; i < word.length - 1; i++) add(word[i]! * SHIFT + word[i + 1]!, w, freq[w]!);
-  });
-  const heap = new PairHeap();
-  for (const [key, count] of pairCount) heap.push(count, key);
-
-  // 4. Merge until the vocabulary is full.
+  // 3. Merge the most frequent pair until the vocabulary is full.
+  const merger = new PairMerger(words, freq);
   const merges: [string, string][] = [];
   const target = vocabSize - specials.length;
   while (tokens.length < target) {
-    let top = heap.pop();
-    while (top && pairCount.get(top[1]) !== top[0]) top = heap.pop();
-    if (!top || top[0] < minFrequency || top[0] <= 0) break;
-    const key = top[1];
-    const a = Math.floor(key / SHIFT);
-    const b = key % SHIFT;
+    const pair = merger.best(minFrequency);
+    if (!pair) break;
+    const { left: a, right: b } = pair;
     const str = tokens[a]! + tokens[b]!;
     let c = idOf.get(str);
     if (c === undefined) {
@@ -160,38 +92,7 @@ export function trainByteLevelBPE(corpus: string | Iterable<string>, options: Tr
       idOf.set(str, c);
     }
     merges.push([tokens[a]!, tokens[b]!]);
-    const changed = new Set<number>();
-    for (const w of pairWords.get(key) ?? []) {
-      const word = words[w]!;
-      const f = freq[w]!;
-      let has = false;
-      for (let i = 0; i < word.length - 1; i++) if (word[i] === a && word[i + 1] === b) has = true;
-      if (!has) continue;
-      for (let i = 0; i < word.length - 1; i++) {
-        const k = word[i]! * SHIFT + word[i + 1]!;
-        add(k, w, -f);
-        changed.add(k);
-      }
-      const next: number[] = [];
-      for (let i = 0; i < word.length; i++) {
-        if (i < word.length - 1 && word[i] === a && word[i + 1] === b) {
-          next.push(c);
-          i++;
-        } else next.push(word[i]!);
-      }
-      words[w] = next;
-      for (let i = 0; i < next.length - 1; i++) {
-        const k = next[i]! * SHIFT + next[i + 1]!;
-        add(k, w, f);
-        changed.add(k);
-      }
-    }
-    pairWords.delete(key);
-    for (const k of changed) {
-      const count = pairCount.get(k)!;
-      if (count > 0) heap.push(count, k);
-      else pairCount.delete(k);
-    }
+    merger.merge(a, b, c);
   }
 
   const vocab = new Map(idOf);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, describe } from '@nutshell/core';
 import { bertBasicTokenize, type BasicTokenizerOptions } from './bert-basic.js';
+import { MAX_PAIR_ID, PairMerger } from './pair-merger.js';
 import { SpecialTokenMatcher } from './special-tokens.js';
 import { assertWellFormed } from './unicode.js';
 import { WordPieceTokenizer } from './wordpiece.js';
@@ -26,50 +27,8 @@ export interface TrainWordPieceOptions extends Omit<BasicTokenizerOptions, 'neve
 }
 
 const BERT_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
-const SHIFT = 0x200000;
 
 const byCodePoint = (a: string, b: string): number => a.codePointAt(0)! - b.codePointAt(0)!;
-
-/** Max-heap of (count, pair key): higher count first, then the smaller key (smaller left id, then right id). */
-class PairHeap {
-  private readonly c: number[] = [];
-  private readonly k: number[] = [];
-  private before(i: number, j: number): boolean {
-    return this.c[i]! > this.c[j]! || (this.c[i] === this.c[j] && this.k[i]! < this.k[j]!);
-  }
-  private swap(i: number, j: number): void {
-    [this.c[i], this.c[j]] = [this.c[j]!, this.c[i]!];
-    [this.k[i], this.k[j]] = [this.k[j]!, this.k[i]!];
-  }
-  push(count: number, key: number): void {
-    this.c.push(count);
-    this.k.push(key);
-    for (let i = this.c.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!this.before(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-  pop(): [number, number] | undefined {
-    const n = this.c.length;
-    if (!n) return undefined;
-    const top: [number, number] = [this.c[0]!, this.k[0]!];
-    this.swap(0, n - 1);
-    this.c.pop();
-    this.k.pop();
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      let m = i;
-      if (l < this.c.length && this.before(l, m)) m = l;
-      if (l + 1 < this.c.length && this.before(l + 1, m)) m = l + 1;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
-    return top;
-  }
-}
 
 function validate(o: TrainWordPieceOptions, where: string): { specials: string[]; prefix: string; unk: string; minFrequency: number; texts: Iterable<string> } {
   if (!o || typeof o !== 'object') throw new InvalidArgumentError(`${where}: expected an options object, got ${describe(o)}`);
@@ -85,8 +44,8 @@ function validate(o: TrainWordPieceOptions, where: string): { specials: string[]
   const unk = o.unkToken ?? '[UNK]';
   if (!specials.includes(unk)) throw new InvalidArgumentError(`${where}: the unknown token ${JSON.stringify(unk)} must be one of specialTokens ${JSON.stringify(specials)}`);
   const { vocabSize } = o;
-  if (!Number.isInteger(vocabSize) || vocabSize < specials.length || vocabSize >= SHIFT) {
-    throw new InvalidArgumentError(`${where}: vocabSize must be an integer in [${specials.length}, ${SHIFT}) (at least the ${specials.length} special tokens), got ${describe(vocabSize)}`);
+  if (!Number.isInteger(vocabSize) || vocabSize < specials.length || vocabSize >= MAX_PAIR_ID) {
+    throw new InvalidArgumentError(`${where}: vocabSize must be an integer in [${specials.length}, ${MAX_PAIR_ID}) (at least the ${specials.length} special tokens), got ${describe(vocabSize)}`);
   }
   const minFrequency = o.minFrequency ?? 2;
   if (!Number.isInteger(minFrequency) || minFrequency < 0) throw new InvalidArgumentError(`${where}: minFrequency must be an integer ≥ 0, got ${describe(minFrequency)}`);
@@ -185,67 +144,14 @@ export function trainWordPiece(options: TrainWordPieceOptions): WordPieceTokeniz
     }
   }
 
-  // 4. Pair counts, where each pair occurs, and the merge loop.
-  const pairCount = new Map<number, number>();
-  const pairWords = new Map<number, Set<number>>();
-  const add = (key: number, w: number, delta: number) => {
-    pairCount.set(key, (pairCount.get(key) ?? 0) + delta);
-    if (delta > 0) {
-      let set = pairWords.get(key);
-      if (!set) pairWords.set(key, (set = new Set()));
-      set.add(w);
-    }
-  };
-  words.forEach((word, w) => {
-    for (let i = 0; i < word.length - 1; i++) add(word[i]! * SHIFT + word[i + 1]!, w, freq[w]!);
-  });
-  const heap = new PairHeap();
-  for (const [key, count] of pairCount) heap.push(count, key);
-
+  // 4. Merge the most frequent pair until the vocabulary is full; "##" of the right part is dropped.
+  const merger = new PairMerger(words, freq);
   while (tokens.length < options.vocabSize) {
-    let top = heap.pop();
-    while (top && pairCount.get(top[1]) !== top[0]) top = heap.pop();
-    if (!top || top[0] < 1 || top[0] < minFrequency) break;
-    const key = top[1];
-    const a = Math.floor(key / SHIFT);
-    const b = key % SHIFT;
+    const pair = merger.best(minFrequency);
+    if (!pair) break;
+    const { left: a, right: b } = pair;
     const right = tokens[b]!.startsWith(prefix) ? tokens[b]!.slice(prefix.length) : tokens[b]!;
-    const c = addToken(tokens[a]! + right);
-    const changed = new Set<number>();
-    for (const w of pairWords.get(key) ?? []) {
-      const word = words[w]!;
-      const f = freq[w]!;
-      let has = false;
-      for (let i = 0; i < word.length - 1 && !has; i++) has = word[i] === a && word[i + 1] === b;
-      if (!has) continue;
-      for (let i = 0; i < word.length - 1; i++) {
-        const k = word[i]! * SHIFT + word[i + 1]!;
-        add(k, w, -f);
-        changed.add(k);
-      }
-      const next: number[] = [];
-      for (let i = 0; i < word.length; i++) {
-        if (i < word.length - 1 && word[i] === a && word[i + 1] === b) {
-          next.push(c);
-          i++;
-        } else next.push(word[i]!);
-      }
-      words[w] = next;
-      for (let i = 0; i < next.length - 1; i++) {
-        const k = next[i]! * SHIFT + next[i + 1]!;
-        add(k, w, f);
-        changed.add(k);
-      }
-    }
-    pairWords.delete(key);
-    for (const k of changed) {
-      const count = pairCount.get(k)!;
-      if (count > 0) heap.push(count, k);
-      else {
-        pairCount.delete(k);
-        pairWords.delete(k);
-      }
-    }
+    merger.merge(a, b, addToken(tokens[a]! + right));
   }
 
   return new WordPieceTokenizer({
