@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Rng, describe, rngFor, tf, type LogitsProcessor, type Tensor2D, type TextTokenizer } from '@nutshell/core';
+import { bestContinuations } from '../beam-candidates.js';
 import type { KVCache } from './kv-cache.js';
 import type { GPT } from './model.js';
 import { logSoftmaxRow, repetitionPenaltyRow, softmaxRow, temperatureRow, topKRow, topPRow } from './processors.js';
@@ -244,20 +245,8 @@ async function beamSearch(model: GPT, prompt: number[], maxNew: number, o: Gener
       let rows = toRows(nextLogits(model, seqs, cache));
       if (o.repetitionPenalty) rows.forEach((r, i) => repetitionPenaltyRow(r, seqs[i]!, o.repetitionPenalty!));
       rows = applyProcessors(o.logitsProcessors ?? [], seqs, rows);
-      // The best 2N continuations over all beams (2N so finished ones can leave without starving the beam).
-      const K = 2 * N;
-      const top: { b: number; id: number; score: number }[] = [];
-      rows.forEach((r, b) => {
-        const l = logSoftmaxRow(r);
-        for (let id = 0; id < l.length; id++) {
-          const s = beams[b]!.score + l[id]!;
-          if (top.length === K && s <= top[K - 1]!.score) continue;
-          let i = top.length;
-          while (i > 0 && top[i - 1]!.score < s) i--;
-          top.splice(i, 0, { b, id, score: s });
-          if (top.length > K) top.pop();
-        }
-      });
+      // The best 2N continuations over all beams.
+      const top = bestContinuations(beams.map((b) => b.score), rows.map(logSoftmaxRow), 2 * N);
       const next: Beam[] = [];
       const origin: number[] = [];
       for (const c of top) {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, describe, tf, type LogitsProcessor, type Tensor } from '@nutshell/core';
 import { logSoftmaxRow } from '../gpt/processors.js';
+import { bestContinuations } from '../beam-candidates.js';
 import type { Seq2seqCache } from './cache.js';
 import type { T5 } from './model.js';
 
@@ -143,19 +144,8 @@ async function beamSearch(model: T5, input: readonly number[], maxNew: number, o
       } finally {
         enc.dispose();
       }
-      // The best 2N continuations over all beams (2N so finished ones can leave without starving the beam).
-      const K = 2 * N;
-      const top: { b: number; id: number; score: number }[] = [];
-      rows.forEach((r, b) => {
-        for (let id = 0; id < r.length; id++) {
-          const s = beams[b]!.score + r[id]!;
-          if (top.length === K && s <= top[K - 1]!.score) continue;
-          let i = top.length;
-          while (i > 0 && top[i - 1]!.score < s) i--;
-          top.splice(i, 0, { b, id, score: s });
-          if (top.length > K) top.pop();
-        }
-      });
+      // The best 2N continuations over all beams.
+      const top = bestContinuations(beams.map((b) => b.score), rows, 2 * N);
       const next: Beam[] = [];
       const origin: number[] = [];
       for (const c of top) {
