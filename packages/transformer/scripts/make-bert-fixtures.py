@@ -20,10 +20,10 @@ Run with Debian's PyTorch: /usr/bin/python3 packages/transformer/scripts/make-be
 import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+from safetensors_f32 import write_safetensors
 
 torch.manual_seed(20240611)
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'bert')
@@ -109,23 +109,6 @@ def bert(sd, prefix, ids, mask, tt):
         h = ln(linear(m, sd, p + 'output.dense') + a, sd, p + 'output.LayerNorm')
     pooled = torch.tanh(linear(h[:, 0], sd, prefix + 'pooler.dense')) if prefix + 'pooler.dense.weight' in sd else None
     return h, pooled
-
-
-def write_safetensors(path, tensors, metadata):
-    """The safetensors format: u64 LE header length, JSON header (8-byte aligned), raw LE data."""
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name, t in tensors.items():
-        data = t.contiguous().to(torch.float32).numpy().tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def save(name, sd, cfg):

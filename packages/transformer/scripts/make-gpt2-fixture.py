@@ -11,9 +11,9 @@ Run with Debian's PyTorch: /usr/bin/python3 packages/transformer/scripts/make-gp
 import json
 import math
 import os
-import struct
 
 import torch
+from safetensors_f32 import write_safetensors
 
 torch.manual_seed(20240605)
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'gpt2-tiny')
@@ -90,23 +90,6 @@ def forward(ids):
         h = h + conv1d(gelu_new(m), sd[p + 'mlp.c_proj.weight'], sd[p + 'mlp.c_proj.bias'])
     h = ln(h, 'transformer.ln_f')
     return torch.matmul(h, sd['transformer.wte.weight'].t())  # lm_head tied to wte
-
-
-def write_safetensors(path, tensors, metadata):
-    """The safetensors format: u64 LE header length, JSON header (8-byte aligned), raw LE data."""
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name, t in tensors.items():
-        data = t.contiguous().to(torch.float32).numpy().tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 os.makedirs(OUT, exist_ok=True)

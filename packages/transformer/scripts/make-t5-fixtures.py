@@ -18,9 +18,9 @@ Run with Debian's PyTorch: /usr/bin/python3 packages/transformer/scripts/make-t5
 import json
 import math
 import os
-import struct
 
 import torch
+from safetensors_f32 import write_safetensors
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 't5')
 
@@ -180,23 +180,6 @@ def make_sd(cfg, gen):
     if not cfg['tie_word_embeddings']:
         sd['lm_head.weight'] = rnd(V, D, std=0.5)
     return sd
-
-
-def write_safetensors(path, tensors, metadata):
-    """The safetensors format: u64 LE header length, JSON header (8-byte aligned), raw LE data."""
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name, t in tensors.items():
-        data = t.contiguous().to(torch.float32).numpy().tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def base_config(**over):
