@@ -14,6 +14,21 @@ function causalMask(T: number, S: number, start: number): Tensor {
   return tf.tensor2d(m, [T, S]);
 }
 
+/**
+ * Per-head queries, keys and values [B, H, ·, d] from a fused qkv [B, T, 3·H·d], rotary positions
+ * applied when configured and this step's keys/values appended to the cached ones. Shared by the
+ * GPT attention and its slimmable and adaptive-span variants; call inside tf.tidy.
+ */
+export function headsWithPast(qkv: Tensor, H: number, d: number, config: GptConfig, past: { k: Tensor; v: Tensor } | null | undefined, start: number): { q: Tensor; k: Tensor; v: Tensor } {
+  const [B, T] = qkv.shape as [number, number];
+  const heads = (t: Tensor) => tf.transpose(tf.reshape(t, [B, T, H, d]), [0, 2, 1, 3]);
+  const [q0, k0, v0] = tf.split(qkv, 3, 2).map(heads) as [Tensor, Tensor, Tensor];
+  const rope = config.positionEmbedding === 'rope';
+  const q = rope ? applyRope(q0, start, config.ropeTheta) : q0;
+  const kNew = rope ? applyRope(k0, start, config.ropeTheta) : k0;
+  return { q, k: past ? tf.concat([past.k, kNew], 2) : kNew, v: past ? tf.concat([past.v, v0], 2) : v0 };
+}
+
 export interface AttentionStep {
   out: Tensor;
   /** Keys and values of all positions so far ([B, H, S, d]), for the KV cache. */
@@ -47,17 +62,7 @@ export class CausalSelfAttention extends Module {
     const H = this.config.nHead;
     const d = this.headDim;
     return tf.tidy(() => {
-      const qkv = this.c_attn.forward(x);
-      const heads = (t: Tensor) => tf.transpose(tf.reshape(t, [B, T, H, d]), [0, 2, 1, 3]);
-      const [q0, k0, v0] = tf.split(qkv, 3, 2).map(heads) as [Tensor, Tensor, Tensor];
-      let q = q0;
-      let kNew = k0;
-      if (this.config.positionEmbedding === 'rope') {
-        q = applyRope(q0, start, this.config.ropeTheta);
-        kNew = applyRope(k0, start, this.config.ropeTheta);
-      }
-      const k = past ? tf.concat([past.k, kNew], 2) : kNew;
-      const v = past ? tf.concat([past.v, v0], 2) : v0;
+      const { q, k, v } = headsWithPast(this.c_attn.forward(x), H, d, this.config, past, start);
       const S = k.shape[2]!;
       let scores = tf.mul(mmT(q, k), 1 / Math.sqrt(d));
       if (T > 1 || S > start + 1) scores = tf.add(scores, causalMask(T, S, start));

@@ -1,13 +1,12 @@
 import { InvalidArgumentError, describe, tf, type Tensor } from '@nutshell/core';
 import { Module, type Dropout, type Parameter, type Seed } from '@nutshell/nn';
-import type { AttentionStep, Block, CausalSelfAttention } from '../gpt/block.js';
+import { headsWithPast, type AttentionStep, type Block, type CausalSelfAttention } from '../gpt/block.js';
 import type { GptConfig, GptConfigInput } from '../gpt/config.js';
 import type { Conv1D } from '../gpt/conv1d.js';
 import { KVCache } from '../gpt/kv-cache.js';
 import { GPT } from '../gpt/model.js';
 import { mm, mmT } from '../gpt/ops.js';
-import { applyRope } from '../gpt/rope.js';
-import { causalMaskAt, conv1d, splitHeads } from './ops.js';
+import { causalMaskAt, conv1d } from './ops.js';
 
 export interface AdaptiveSpanOptions {
   /** Largest span S a head may grow to (default the context, nPositions). */
@@ -80,16 +79,7 @@ export class AdaptiveSpanAttention extends Module {
     const H = this.config.nHead;
     const d = C / H;
     return tf.tidy(() => {
-      const qkv = conv1d(x, this.c_attn.weight, this.c_attn.bias);
-      const [q0, k0, v0] = tf.split(qkv, 3, 2).map((t) => splitHeads(t, H, d)) as [Tensor, Tensor, Tensor];
-      let q = q0;
-      let kNew = k0;
-      if (this.config.positionEmbedding === 'rope') {
-        q = applyRope(q0, start, this.config.ropeTheta);
-        kNew = applyRope(k0, start, this.config.ropeTheta);
-      }
-      const k = past ? tf.concat([past.k, kNew], 2) : kNew;
-      const v = past ? tf.concat([past.v, v0], 2) : v0;
+      const { q, k, v } = headsWithPast(conv1d(x, this.c_attn.weight, this.c_attn.bias), H, d, this.config, past, start);
       const S = k.shape[2]!;
       // The cache may have dropped old keys: key j sits at absolute position keyStart + j.
       const keyStart = start + T - S;

@@ -26,12 +26,6 @@ export function gptActivation(a: GptActivation, h: Tensor): Tensor {
   return a === 'gelu_new' ? geluNew(h) : a === 'gelu' ? gelu(h) : a === 'relu' ? tf.relu(h) : tf.mul(h, tf.sigmoid(h));
 }
 
-/** [B, T, H·d] → [B, H, T, d]. */
-export function splitHeads(t: Tensor, H: number, d: number): Tensor {
-  const [B, T] = t.shape as [number, number];
-  return tf.transpose(tf.reshape(t, [B, T, H, d]), [0, 2, 1, 3]);
-}
-
 /**
  * Additive causal mask [T, S] for queries at absolute positions start…start+T−1 over keys at
  * absolute positions keyStart…keyStart+S−1 (keyStart > 0 when old keys were dropped).

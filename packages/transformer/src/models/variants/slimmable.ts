@@ -1,12 +1,11 @@
 import { InvalidArgumentError, describe, tf, type Tensor } from '@nutshell/core';
 import { Module, type Dropout, type Seed } from '@nutshell/nn';
-import type { AttentionStep, Block, CausalSelfAttention, Mlp } from '../gpt/block.js';
+import { headsWithPast, type AttentionStep, type Block, type CausalSelfAttention, type Mlp } from '../gpt/block.js';
 import type { GptConfig, GptConfigInput } from '../gpt/config.js';
 import type { Conv1D } from '../gpt/conv1d.js';
 import { GPT } from '../gpt/model.js';
 import { mm, mmT } from '../gpt/ops.js';
-import { applyRope } from '../gpt/rope.js';
-import { causalMaskAt, conv1d, gptActivation, splitHeads } from './ops.js';
+import { causalMaskAt, conv1d, gptActivation } from './ops.js';
 
 /** The widths slimmable networks train and switch between (Yu et al. 2019). */
 export const SLIMMABLE_WIDTHS: readonly number[] = [0.25, 0.5, 0.75, 1];
@@ -55,15 +54,7 @@ export class SlimmableAttention extends Module {
         const b = this.c_attn.bias ? tf.concat([0, C, 2 * C].map((o) => tf.slice(this.c_attn.bias!, [o], [h * d])), 0) : null;
         qkv = conv1d(x, w, b);
       }
-      const [q0, k0, v0] = tf.split(qkv, 3, 2).map((t) => splitHeads(t, h, d)) as [Tensor, Tensor, Tensor];
-      let q = q0;
-      let kNew = k0;
-      if (this.config.positionEmbedding === 'rope') {
-        q = applyRope(q0, start, this.config.ropeTheta);
-        kNew = applyRope(k0, start, this.config.ropeTheta);
-      }
-      const k = past ? tf.concat([past.k, kNew], 2) : kNew;
-      const v = past ? tf.concat([past.v, v0], 2) : v0;
+      const { q, k, v } = headsWithPast(qkv, h, d, this.config, past, start);
       const S = k.shape[2]!;
       let scores = tf.mul(mmT(q, k), 1 / Math.sqrt(d));
       if (T > 1 || S > start + 1) scores = tf.add(scores, causalMaskAt(T, S, start));
