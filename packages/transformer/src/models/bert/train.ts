@@ -92,6 +92,20 @@ function optimizerFor(model: Module, lr: number, weightDecay: number): AdamW {
   return new AdamW([{ params: decay, options: { weightDecay } }, { params: noDecay, options: { weightDecay: 0 } }], { lr, betas: [0.9, 0.999], eps: 1e-6 });
 }
 
+/** The Trainer both BERT loops use: AdamW without decay on biases/norms, linear warmup and decay, clipping. */
+function bertTrainer<B>(model: Module, options: BertTrainLoopOptions, L: ReturnType<typeof loopDefaults>, loss: (m: Module, b: B) => Tensor): Trainer<B> {
+  const callbacks: Callback[] = [...(options.callbacks ?? [])];
+  if (options.progress) callbacks.push(new ProgressLogger(typeof options.progress === 'object' ? options.progress : {}));
+  return new Trainer<B>({
+    model,
+    optimizer: optimizerFor(model, L.lr, options.weightDecay ?? 0.01),
+    loss,
+    schedule: schedules.linearWarmupDecay({ warmupSteps: L.warmup, totalSteps: L.steps }),
+    maxGradNorm: options.gradClip ?? 1,
+    callbacks,
+  });
+}
+
 function encodeAll(tokenizer: WordPieceTokenizer, texts: readonly string[], maxLength: number, where: string): Example[] {
   const sep = tokenizer.tokenToId('[SEP]');
   return texts.map((t, i) => {
@@ -194,17 +208,7 @@ export async function trainBertMlm(options: TrainBertMlmOptions): Promise<TrainB
     collate: (idx) => mlmBatch(idx.map((i) => valEx[i]!), { inputIds: idx.map((i) => valMasked.inputIds[i]!), labels: idx.map((i) => valMasked.labels[i]!) }, padId),
   });
 
-  const optimizer = optimizerFor(model, L.lr, options.weightDecay ?? 0.01);
-  const callbacks: Callback[] = [...(options.callbacks ?? [])];
-  if (options.progress) callbacks.push(new ProgressLogger(typeof options.progress === 'object' ? options.progress : {}));
-  const trainer = new Trainer<Batch>({
-    model,
-    optimizer,
-    loss: (m, b) => (m as BertForMaskedLM).loss(b, b.labels),
-    schedule: schedules.linearWarmupDecay({ warmupSteps: L.warmup, totalSteps: L.steps }),
-    maxGradNorm: options.gradClip ?? 1,
-    callbacks,
-  });
+  const trainer = bertTrainer<Batch>(model, options, L, (m, b) => (m as BertForMaskedLM).loss(b, b.labels));
   const t0 = Date.now();
   try {
     const history = await trainer.fit(trainLoader, { maxSteps: L.steps, evalData: valLoader, evalEvery: L.evalEvery });
@@ -228,7 +232,7 @@ export async function trainBertMlm(options: TrainBertMlmOptions): Promise<TrainB
     model.dispose();
     throw e;
   } finally {
-    optimizer.dispose();
+    trainer.optimizer.dispose();
   }
 }
 
@@ -326,17 +330,7 @@ export async function fineTuneBertClassifier(options: FineTuneBertClassifierOpti
     labels: tf.tensor1d(idx.map((i) => labs[i]!), 'int32'),
   });
   const loader = new DataLoader<number, ClsBatch>({ length: ex.length, get: (i) => i }, { batchSize: Math.min(L.batchSize, ex.length), shuffle: true, seed: L.seed, dropLast: true, collate: collate(ex, options.labels) });
-  const optimizer = optimizerFor(model, L.lr, options.weightDecay ?? 0.01);
-  const callbacks: Callback[] = [...(options.callbacks ?? [])];
-  if (options.progress) callbacks.push(new ProgressLogger(typeof options.progress === 'object' ? options.progress : {}));
-  const trainer = new Trainer<ClsBatch>({
-    model,
-    optimizer,
-    loss: (m, b) => (m as BertForSequenceClassification).loss(b, b.labels),
-    schedule: schedules.linearWarmupDecay({ warmupSteps: L.warmup, totalSteps: L.steps }),
-    maxGradNorm: options.gradClip ?? 1,
-    callbacks,
-  });
+  const trainer = bertTrainer<ClsBatch>(model, options, L, (m, b) => (m as BertForSequenceClassification).loss(b, b.labels));
   const t0 = Date.now();
   try {
     const history = await trainer.fit(loader, { maxSteps: L.steps });
@@ -351,7 +345,7 @@ export async function fineTuneBertClassifier(options: FineTuneBertClassifierOpti
     model.dispose();
     throw e;
   } finally {
-    optimizer.dispose();
+    trainer.optimizer.dispose();
   }
 }
 
