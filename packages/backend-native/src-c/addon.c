@@ -590,6 +590,8 @@ NAPI_MODULE_INIT() {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   register_fused(env, exports);
+  register_attention(env, exports);
+  register_activation(env, exports);
   register_pool(env, exports);
   register_gather(env, exports);
   register_optim(env, exports);

@@ -13,12 +13,63 @@
 #include <string.h>
 #include <math.h>
 #include <stdio.h>
+#include <pthread.h>
 
 /* Declared here too because some cblas.h variants (netlib's) lack them. */
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
+
+/* AVX2+FMA clones of the hot loops where the toolchain can dispatch at load time (the rest of the
+ * addon is built for a portable x86-64-v2 baseline). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT_LOOP __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define HOT_LOOP
+#endif
+
+/* ---------- a parallel loop over [0, n) for the addon's own kernels ----------
+ * Up to openblas_get_num_threads() threads (this one included), fresh per call: the kernels using
+ * it run for a millisecond or more, against tens of microseconds to start a thread. Each index is
+ * handled by exactly one thread, so results do not depend on the thread count. */
+typedef void (*range_fn)(void *ctx, int64_t lo, int64_t hi);
+
+typedef struct {
+  range_fn fn;
+  void *ctx;
+  int64_t lo, hi;
+} RangeTask;
+
+static void *range_thread(void *p) {
+  RangeTask *t = (RangeTask *)p;
+  t->fn(t->ctx, t->lo, t->hi);
+  return NULL;
+}
+
+#define MAX_KERNEL_THREADS 8
+
+static inline void parallel_range(int64_t n, int64_t min_per_thread, range_fn fn, void *ctx) {
+  int64_t threads = openblas_get_num_threads();
+  if (threads > MAX_KERNEL_THREADS) threads = MAX_KERNEL_THREADS;
+  if (min_per_thread < 1) min_per_thread = 1;
+  if (threads > n / min_per_thread) threads = n / min_per_thread;
+  if (threads <= 1) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  pthread_t tid[MAX_KERNEL_THREADS];
+  RangeTask task[MAX_KERNEL_THREADS];
+  int started[MAX_KERNEL_THREADS] = {0};
+  for (int64_t i = 1; i < threads; i++) {
+    task[i] = (RangeTask){fn, ctx, n * i / threads, n * (i + 1) / threads};
+    started[i] = pthread_create(&tid[i], NULL, range_thread, &task[i]) == 0;
+    if (!started[i]) fn(ctx, task[i].lo, task[i].hi); /* no thread: do its share here */
+  }
+  fn(ctx, 0, n / threads);
+  for (int64_t i = 1; i < threads; i++)
+    if (started[i]) pthread_join(tid[i], NULL);
+}
 
 /* Largest im2col chunk in floats (256 MiB); chunks always hold at least one image. */
 #define SCRATCH_SOFT_LIMIT ((size_t)64 * 1024 * 1024)
@@ -139,6 +190,8 @@ static inline void define_fn(napi_env env, napi_value exports, const char *name,
 
 /* Kernels defined in the other translation units, added to the module's exports. */
 void register_fused(napi_env env, napi_value exports);
+void register_attention(napi_env env, napi_value exports);
+void register_activation(napi_env env, napi_value exports);
 void register_pool(napi_env env, napi_value exports);
 void register_gather(napi_env env, napi_value exports);
 void register_optim(napi_env env, napi_value exports);

@@ -12,14 +12,7 @@
  *       each query over cache positions 0..start+t.
  */
 #include "common.h"
-
-/* AVX2+FMA clones of the hot loops where the toolchain can dispatch at load time (the rest of the
- * addon is built for a portable x86-64-v2 baseline). */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT_LOOP __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define HOT_LOOP
-#endif
+#include "activation.h"
 
 /* y[N] = x[K] . w[K,N]: row-wise axpy, vectorises over N. */
 HOT_LOOP static void gemv_kn(const float *restrict x, const float *restrict w, float *restrict y, int64_t K, int64_t N) {
@@ -48,25 +41,6 @@ HOT_LOOP static void gemv_nk(const float *restrict x, const float *restrict w, f
 /* Below this many multiply-adds a single-row product runs in gemv_* on this thread: OpenBLAS
  * would hand it to its thread pool, whose wake-up costs more than the work (worse under load). */
 #define SMALL_GEMV ((int64_t)1 << 22)
-
-enum { ACT_NONE, ACT_RELU, ACT_GELU_TANH, ACT_GELU_ERF, ACT_SILU, ACT_COUNT };
-
-static inline float activate(float x, int act) {
-  switch (act) {
-    case ACT_RELU:
-      return x < 0.0f ? 0.0f : x;
-    case ACT_GELU_TANH: {
-      const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-      return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-    }
-    case ACT_GELU_ERF:
-      return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));
-    case ACT_SILU:
-      return x / (1.0f + expf(-x));
-    default:
-      return x;
-  }
-}
 
 static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   napi_value argv[7];

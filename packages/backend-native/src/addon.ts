@@ -67,6 +67,14 @@ export interface NativeAddon {
    * params: [B, T, H, d, capacity, start, rope ? 1 : 0].
    */
   cachedAttention(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, out: Float32Array, params: Int32Array, scale: number, ropeTheta: number): void;
+  /** Causal attention for training: y [B, T, H·d] and lse [B, H, T] from qkv [B, T, 3·H·d]; params [B, T, H, d]. */
+  causalAttention(qkv: Float32Array, y: Float32Array, lse: Float32Array, params: Int32Array, scale: number): void;
+  /** Its adjoint: dqkv [B, T, 3·H·d] for dy [B, T, H·d], given the forward's qkv, y and lse. */
+  causalAttentionGrad(dy: Float32Array, qkv: Float32Array, y: Float32Array, lse: Float32Array, dqkv: Float32Array, params: Int32Array, scale: number): void;
+  /** out = act(x) elementwise over n values; act: LINEAR_ACTIVATIONS index. */
+  activation(x: Float32Array, out: Float32Array, n: number, act: number): void;
+  /** dx = dy · act′(x) elementwise. */
+  activationGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number, act: number): void;
   /** NHWC max pooling; params: [n, inH, inW, c, outH, outW, fH, fW, sH, sW, padTop, padLeft]. */
   maxPool(x: Float32Array, out: Float32Array, params: Int32Array): void;
   /** dx (zeroed first) += dy at each window's first maximum; same params as maxPool. */

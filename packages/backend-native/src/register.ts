@@ -1,8 +1,9 @@
-import { findBackendFactory, getKernel, getKernelsForBackend, registerBackend, registerKernel, type KernelConfig } from '@nutshell/core';
+import { findBackendFactory, getKernel, getKernelsForBackend, registerBackend, registerFusedKernelGradients, registerKernel, type KernelConfig } from '@nutshell/core';
 import type { NativeAddon } from './addon.js';
 import { nativeConvKernels } from './kernels/conv2d.js';
 import { nativeElementwiseKernels } from './kernels/elementwise.js';
-import { nativeFusedKernels, registerLayerNormGradient } from './kernels/fused.js';
+import { nativeFusedKernels } from './kernels/fused.js';
+import { nativeTrainingKernels } from './kernels/training.js';
 import { nativeGatherKernels } from './kernels/gather.js';
 import { nativeLayoutKernels } from './kernels/layout.js';
 import { nativeMatMulKernels } from './kernels/matmul.js';
@@ -20,6 +21,7 @@ export const nativeKernelGroups: Record<string, KernelConfig[]> = {
   layout: nativeLayoutKernels,
   reduce: nativeReduceKernels,
   fused: nativeFusedKernels,
+  training: nativeTrainingKernels,
   pool: nativePoolKernels,
   gather: nativeGatherKernels,
   optim: nativeOptimKernels,
@@ -53,7 +55,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   for (const config of selected) {
     if (!getKernel(config.kernelName, NATIVE_BACKEND_NAME)) registerKernel(config);
   }
-  if (selected.some((k) => k.kernelName === 'NutshellLayerNorm')) registerLayerNormGradient();
+  registerFusedKernelGradients();
   for (const config of getKernelsForBackend('cpu')) {
     if (getKernel(config.kernelName, NATIVE_BACKEND_NAME)) continue;
     registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME });

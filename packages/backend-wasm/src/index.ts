@@ -6,6 +6,7 @@ export { WASM_FILES, type WasmFileName, type WasmPaths } from './paths.js';
 export { hasWasmSimd } from './simd.js';
 export { packagedWasmUrls } from './paths.js';
 export { CPU_FALLBACK_KERNELS } from './fallbacks.js';
+export { WASM_TRAINING_KERNELS } from './training-kernels.js';
 
 /** The wasm backend plugin with default options (binaries found automatically). */
 export const wasmBackend = createWasmBackend();

@@ -1,6 +1,7 @@
 import { BackendUnavailableError, tf, type Availability, type BackendPlugin } from '@nutshell/core';
 import { hasWasmSimd, hasWebAssembly } from './simd.js';
 import { installCpuFallbacks } from './fallbacks.js';
+import { installTrainingKernels } from './training-kernels.js';
 import {
   binaryFor,
   checkNodeOverride,
@@ -65,7 +66,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): BackendPlug
       gpu: false,
       async: false,
       threads: isNode() ? 1 : (options.numThreads ?? 1),
-      notes: ['XNNPACK kernels', 'SIMD when the engine supports it', 'single-threaded in Node'],
+      notes: ['XNNPACK kernels', 'SIMD when the engine supports it', 'single-threaded in Node', 'fused attention / activation training kernels (AssemblyScript SIMD)'],
     },
 
     async isAvailable(): Promise<Availability> {
@@ -97,6 +98,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): BackendPlug
         if (!isNode() && options.numThreads) mod.setThreadsCount(options.numThreads);
         // The cpu backend that @nutshell/core registers runs the fallback kernels.
         installCpuFallbacks(() => (tf.findBackend('cpu') ?? tf.findBackendFactory('cpu')()) as never);
+        // NUTSHELL_WASM_SKIP=training leaves the fused kernels out (the "before" of benchmarks).
+        const skip = typeof process !== 'undefined' ? (process.env?.NUTSHELL_WASM_SKIP ?? '') : '';
+        if (!skip.split(',').includes('training')) await installTrainingKernels();
       })().catch((err: unknown) => {
         ready = undefined; // let a later call retry, e.g. after the files were put in place
         throw err;

@@ -14,6 +14,7 @@ export { satisfies } from './semver.js';
 export * from './random.js';
 export * from './memory.js';
 export * from './safetensors.js';
+export * from './fused-kernels.js';
 
 // Types of the chained tensor methods (`x.add(y)`, `x.reshape(s)`), registered at run time by setup.ts.
 // An export (unlike an import) survives into index.d.ts, so dependents see the methods too.

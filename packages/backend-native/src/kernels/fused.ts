@@ -1,6 +1,6 @@
 import {
-  getGradient, registerGradient, tf, util,
-  type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type Tensor, type TensorInfo,
+  util,
+  type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
 } from '@nutshell/core';
 import type { NativeBackend } from '../native_backend.js';
 
@@ -76,22 +76,6 @@ function layerNormGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] 
     );
   }
   return [backend.adopt([...x.shape], dx), backend.adopt([cols], dgamma), backend.adopt([cols], dbeta)];
-}
-
-/** LayerNorm's gradient (global registry; only reached where the forward kernel exists). */
-export function registerLayerNormGradient(): void {
-  if (getGradient(LAYER_NORM_KERNEL)) return;
-  registerGradient({
-    kernelName: LAYER_NORM_KERNEL,
-    inputsToSave: ['x', 'gamma'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, gamma] = saved as [Tensor, Tensor];
-      // One backward kernel gives all three; computed here (not per input) so they share the scope.
-      const [dx, dgamma, dbeta] = tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { dy: dy as Tensor, x, gamma }, attrs) as Tensor[];
-      const like = (g: Tensor) => (util.arraysEqual(g.shape, gamma.shape) ? g : tf.reshape(g, gamma.shape));
-      return { x: () => dx!, gamma: () => like(dgamma!), beta: () => like(dbeta!) };
-    },
-  });
 }
 
 function linear({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {

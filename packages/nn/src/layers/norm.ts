@@ -1,4 +1,4 @@
-import { InvalidArgumentError, assertPositiveInt, tf, type Tensor, type Variable } from '@nutshell/core';
+import { FUSED_KERNELS, InvalidArgumentError, assertPositiveInt, fusedLayerNorm, hasFusedKernel, tf, type Tensor, type Variable } from '@nutshell/core';
 import { Module, shapeError, type Parameter } from '../module.js';
 
 /** torch.nn.LayerNorm over the trailing `normalizedShape` dims (biased variance). */
@@ -18,6 +18,10 @@ export class LayerNorm extends Module {
     const k = this.normalizedShape.length;
     if (x.rank < k || this.normalizedShape.some((d, i) => x.shape[x.rank - k + i] !== d)) {
       shapeError('LayerNorm', 'input', `[..., ${this.normalizedShape.join(', ')}]`, x.shape);
+    }
+    // One kernel forward and one backward where the backend has them (statistics in double there).
+    if (k === 1 && this.weight && x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.layerNorm)) {
+      return fusedLayerNorm(x, this.weight, this.bias, this.options.eps ?? 1e-5);
     }
     return tf.tidy(() => {
       const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);

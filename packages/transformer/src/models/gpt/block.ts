@@ -1,4 +1,4 @@
-import { Rng, tf, type Tensor } from '@nutshell/core';
+import { FUSED_ACTIVATIONS, FUSED_KERNELS, Rng, fusedActivation, fusedCausalAttention, hasFusedKernel, tf, type FusedActivation, type Tensor } from '@nutshell/core';
 import { Dropout, LayerNorm, Module, gelu } from '@nutshell/nn';
 import { geluNew, mm, mmT } from './ops.js';
 import type { GptActivation, GptConfig } from './config.js';
@@ -31,9 +31,9 @@ export function headsWithPast(qkv: Tensor, H: number, d: number, config: GptConf
 
 export interface AttentionStep {
   out: Tensor;
-  /** Keys and values of all positions so far ([B, H, S, d]), for the KV cache. */
-  k: Tensor;
-  v: Tensor;
+  /** Keys and values of all positions so far ([B, H, S, d]), for the KV cache; absent when not asked for. */
+  k?: Tensor;
+  v?: Tensor;
 }
 
 /** GPT-2's causal self-attention: c_attn (fused q, k, v; Conv1D) → heads → softmax(qkᵀ/√d + mask) v → c_proj. */
@@ -57,10 +57,26 @@ export class CausalSelfAttention extends Module {
     this.registerModule('resid_dropout', this.residDropout);
   }
 
-  forward(x: Tensor, past?: { k: Tensor; v: Tensor } | null, start = 0): AttentionStep {
+  /**
+   * Whether the whole attention can run as the backend's fused causal-attention kernel (forward and
+   * backward): no cache in play, learned positions, no attention dropout in effect.
+   */
+  private fusable(past: unknown, start: number, wantKV: boolean): boolean {
+    const c = this.config;
+    return !past && start === 0 && !wantKV && c.positionEmbedding !== 'rope' && (c.dropout === 0 || !this.training) && hasFusedKernel(FUSED_KERNELS.attention);
+  }
+
+  /** `wantKV`: return this step's keys and values (for a KV cache); without it the fused kernel may run. */
+  forward(x: Tensor, past?: { k: Tensor; v: Tensor } | null, start = 0, wantKV = true): AttentionStep {
     const [B, T, C] = x.shape as [number, number, number];
     const H = this.config.nHead;
     const d = this.headDim;
+    if (this.fusable(past, start, wantKV)) {
+      return tf.tidy(() => {
+        const y = fusedCausalAttention(this.c_attn.forward(x), H, 1 / Math.sqrt(d));
+        return { out: this.residDropout.forward(this.c_proj.forward(y)) } as unknown as tf.TensorContainer;
+      }) as unknown as AttentionStep;
+    }
     return tf.tidy(() => {
       const { q, k, v } = headsWithPast(this.c_attn.forward(x), H, d, this.config, past, start);
       const S = k.shape[2]!;
@@ -74,8 +90,9 @@ export class CausalSelfAttention extends Module {
   }
 }
 
-/** The MLP activation by name (composed tfjs ops; every backend). */
+/** The MLP activation by name: the backend's fused kernel where it has one, else composed tfjs ops. */
 export function activate(h: Tensor, a: GptActivation): Tensor {
+  if ((FUSED_ACTIVATIONS as readonly string[]).includes(a) && hasFusedKernel(FUSED_KERNELS.activation)) return fusedActivation(h, a as FusedActivation);
   return a === 'gelu_new' ? geluNew(h) : a === 'gelu' ? gelu(h) : a === 'relu' ? tf.relu(h) : tf.mul(h, tf.sigmoid(h));
 }
 
@@ -113,14 +130,14 @@ export class Block extends Module {
     this.ln_2 = this.registerModule('ln_2', ln());
     this.mlp = this.registerModule('mlp', new Mlp(config, rng));
   }
-  forward(x: Tensor, past?: { k: Tensor; v: Tensor } | null, start = 0): AttentionStep {
+  forward(x: Tensor, past?: { k: Tensor; v: Tensor } | null, start = 0, wantKV = true): AttentionStep {
     return tf.tidy(() => {
       if (this.config.preLN) {
-        const a = this.attn.forward(this.ln_1.forward(x), past, start);
+        const a = this.attn.forward(this.ln_1.forward(x), past, start, wantKV);
         const h = tf.add(x, a.out);
         return { out: tf.add(h, this.mlp.forward(this.ln_2.forward(h))), k: a.k, v: a.v } as unknown as tf.TensorContainer;
       }
-      const a = this.attn.forward(x, past, start);
+      const a = this.attn.forward(x, past, start, wantKV);
       const h = this.ln_1.forward(tf.add(x, a.out));
       return { out: this.ln_2.forward(tf.add(h, this.mlp.forward(h))), k: a.k, v: a.v } as unknown as tf.TensorContainer;
     }) as unknown as AttentionStep;

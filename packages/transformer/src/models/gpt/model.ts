@@ -146,10 +146,12 @@ export class GPT extends Module implements TokenScorer {
         const vs: Tensor[] = [];
         [...tr.h].forEach((block, l) => {
           const past = cache && cache.keys[l] ? { k: cache.keys[l]!, v: cache.values[l]! } : null;
-          const r = (block as Block).forward(h, past, start);
+          const r = (block as Block).forward(h, past, start, !!cache);
           h = r.out;
-          ks.push(r.k);
-          vs.push(r.v);
+          if (cache) {
+            ks.push(r.k!);
+            vs.push(r.v!);
+          }
         });
         h = tr.ln_f.forward(h);
         if (options.lastOnly) h = tf.slice(h, [0, T - 1, 0], [B, 1, -1]);

@@ -13,8 +13,21 @@ const swap = (t: Tensor): Tensor => {
   return tf.transpose(t, perm);
 };
 
-/** a·b for [..., m, k] × [..., k, n] with equal batch dims (or rank-2 b); gradients without transposed matMuls. */
+/**
+ * Backends whose transposed matMul is as fast as the plain one (BLAS takes the transpose as a flag);
+ * on them tfjs' own gradient (products with transposeA/B) beats an explicit transpose + matMul.
+ */
+const TRANSPOSE_FLAG_BACKENDS = new Set(['native', 'cpu', 'webgpu']);
+
+/** a·b for [..., m, k] × [..., k, n] with equal batch dims (or rank-2 b); on wasm, gradients without transposed matMuls. */
 export function mm(a: Tensor, b: Tensor): Tensor {
+  if (TRANSPOSE_FLAG_BACKENDS.has(tf.getBackend())) {
+    // tfjs' gradient does not sum a broadcast batch back for a rank-2 b: multiply as 2-D.
+    if (b.rank === 2 && a.rank > 2) {
+      return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(a, [-1, a.shape[a.rank - 1]!]), b), [...a.shape.slice(0, -1), b.shape[1]!]));
+    }
+    return tf.matMul(a, b);
+  }
   const f = tf.customGrad(((x: Tensor, y: Tensor, save: (t: Tensor[]) => void) => {
     save([x, y]);
     return {
@@ -35,6 +48,12 @@ export function mm(a: Tensor, b: Tensor): Tensor {
 
 /** a·bᵀ (b stored [n, k], e.g. a tied embedding used as the output layer). */
 export function mmT(a: Tensor, b: Tensor): Tensor {
+  if (TRANSPOSE_FLAG_BACKENDS.has(tf.getBackend())) {
+    if (b.rank === 2 && a.rank > 2) {
+      return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(a, [-1, a.shape[a.rank - 1]!]), b, false, true), [...a.shape.slice(0, -1), b.shape[0]!]));
+    }
+    return tf.matMul(a, b, false, true);
+  }
   return tf.tidy(() => mm(a, swap(b)));
 }
 

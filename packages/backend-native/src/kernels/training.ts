@@ -1,0 +1,87 @@
+import {
+  FUSED_KERNELS, fusedActivationCode, fusedAttentionDims, util,
+  type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
+} from '@nutshell/core';
+import type { NativeBackend } from '../native_backend.js';
+
+/**
+ * The fused training kernels of @nutshell/core's contract (see its fused-kernels.ts) on the addon:
+ * causal attention forward/backward (src-c/attention.c) and activations with their gradients
+ * (src-c/activation.c). The gradients themselves are registered by core.
+ */
+type KernelArgs = { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap };
+
+function fail(kernel: string, message: string): never {
+  throw new Error(`${kernel}: ${message}`);
+}
+
+function requireFloat32(kernel: string, inputs: Record<string, TensorInfo | undefined>): void {
+  for (const [name, t] of Object.entries(inputs)) {
+    if (!t) fail(kernel, `input ${name} is missing`);
+    if (t.dtype !== 'float32') fail(kernel, `${name} must be float32, got ${t.dtype}`);
+  }
+}
+
+function attention({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] {
+  const backend = b as NativeBackend;
+  const { qkv } = inputs as { qkv: TensorInfo };
+  const { numHeads, scale } = (attrs ?? {}) as { numHeads: number; scale: number };
+  requireFloat32(FUSED_KERNELS.attention, { qkv });
+  const [B, T, H, d] = fusedAttentionDims(FUSED_KERNELS.attention, qkv, numHeads);
+  const p = Int32Array.of(B, T, H, d);
+  const y = new Float32Array(B * T * H * d);
+  const lse = new Float32Array(B * H * T);
+  if (B * T > 0) backend.addon.causalAttention(backend.float32(qkv), y, lse, p, scale);
+  return [backend.adopt([B, T, H * d], y), backend.adopt([B, H, T], lse)];
+}
+
+function attentionGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
+  const backend = b as NativeBackend;
+  const { dy, qkv, y, lse } = inputs as { dy: TensorInfo; qkv: TensorInfo; y: TensorInfo; lse: TensorInfo };
+  const { numHeads, scale } = (attrs ?? {}) as { numHeads: number; scale: number };
+  requireFloat32(FUSED_KERNELS.attentionGrad, { dy, qkv, y, lse });
+  const [B, T, H, d] = fusedAttentionDims(FUSED_KERNELS.attentionGrad, qkv, numHeads);
+  const p = Int32Array.of(B, T, H, d);
+  if (!util.arraysEqual(dy.shape, [B, T, H * d]) || !util.arraysEqual(y.shape, dy.shape) || !util.arraysEqual(lse.shape, [B, H, T])) {
+    fail(FUSED_KERNELS.attentionGrad, `expected dy and y [${[B, T, H * d]}], lse [${[B, H, T]}]; got [${dy.shape}], [${y.shape}], [${lse.shape}]`);
+  }
+  const dqkv = new Float32Array(B * T * 3 * H * d);
+  if (B * T > 0) backend.addon.causalAttentionGrad(backend.float32(dy), backend.float32(qkv), backend.float32(y), backend.float32(lse), dqkv, p, scale);
+  return backend.adopt([...qkv.shape], dqkv);
+}
+
+function activation({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
+  const backend = b as NativeBackend;
+  const { x } = inputs as { x: TensorInfo };
+  requireFloat32(FUSED_KERNELS.activation, { x });
+  const act = fusedActivationCode(FUSED_KERNELS.activation, attrs?.activation);
+  const n = util.sizeFromShape(x.shape);
+  const out = new Float32Array(n);
+  backend.addon.activation(backend.float32(x), out, n, act);
+  return backend.adopt([...x.shape], out);
+}
+
+function activationGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
+  const backend = b as NativeBackend;
+  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+  requireFloat32(FUSED_KERNELS.activationGrad, { dy, x });
+  if (!util.arraysEqual(dy.shape, x.shape)) fail(FUSED_KERNELS.activationGrad, `dy [${dy.shape}] and x [${x.shape}] differ`);
+  const act = fusedActivationCode(FUSED_KERNELS.activationGrad, attrs?.activation);
+  const n = util.sizeFromShape(x.shape);
+  const dx = new Float32Array(n);
+  backend.addon.activationGrad(backend.float32(dy), backend.float32(x), dx, n, act);
+  return backend.adopt([...x.shape], dx);
+}
+
+const k = (kernelName: string, f: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
+  kernelName,
+  backendName: 'native',
+  kernelFunc: f as unknown as KernelFunc,
+});
+
+export const nativeTrainingKernels: KernelConfig[] = [
+  k(FUSED_KERNELS.attention, attention),
+  k(FUSED_KERNELS.attentionGrad, attentionGrad),
+  k(FUSED_KERNELS.activation, activation),
+  k(FUSED_KERNELS.activationGrad, activationGrad),
+];

@@ -1,0 +1,160 @@
+import {
+  FUSED_KERNELS, fusedActivationCode, fusedAttentionDims, registerFusedKernelGradients, tf,
+  type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
+} from '@nutshell/core';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+
+/**
+ * @nutshell/core's fused training kernels (causal attention and activations, forward and backward;
+ * contracts in core's fused-kernels.ts) on the wasm backend. tfjs-backend-wasm runs batched
+ * matMuls — every per-head attention product — in a plain loop at ~2 GFLOP/s, and the composed
+ * attention adds a split, six transposes, a mask and a softmax; here one call per direction runs
+ * the whole attention in our own SIMD module (assembly/kernels.ts, AssemblyScript).
+ *
+ * The module has its own memory: inputs are copied in from tfjs's heap and outputs copied back
+ * (a few MB per call against milliseconds of compute), which keeps the two modules independent.
+ */
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  causalAttention(qkv: number, y: number, lse: number, scratch: number, B: number, T: number, H: number, d: number, scale: number): void;
+  causalAttentionGrad(dy: number, qkv: number, y: number, lse: number, dqkv: number, scratch: number, B: number, T: number, H: number, d: number, scale: number): void;
+  activation(x: number, out: number, n: number, act: number): void;
+  activationGrad(dy: number, x: number, dx: number, n: number, act: number): void;
+}
+
+interface WasmBackendLike {
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
+}
+
+type KernelArgs = { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap };
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(b64, 'base64'));
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Buffers laid out one after another from the module's heap base, the memory grown to fit. */
+class Arena {
+  constructor(private readonly k: KernelExports) {}
+  /** Byte offsets for float arrays of the given lengths (16-byte aligned for v128 loads). */
+  layout(...lengths: number[]): number[] {
+    let at = (this.k.heapBase() + 15) & ~15;
+    const offsets = lengths.map((n) => {
+      const o = at;
+      at = (at + n * 4 + 15) & ~15;
+      return o;
+    });
+    const need = at - this.k.memory.buffer.byteLength;
+    if (need > 0) this.k.memory.grow(Math.ceil(need / 65536));
+    return offsets;
+  }
+  f32(offset: number, length: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, offset, length);
+  }
+}
+
+function requireFloat32(kernel: string, inputs: Record<string, TensorInfo | undefined>): void {
+  for (const [name, t] of Object.entries(inputs)) {
+    if (!t) throw new Error(`${kernel}: input ${name} is missing`);
+    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
+  }
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function makeKernels(k: KernelExports): KernelConfig[] {
+  const arena = new Arena(k);
+  /** Copies tensors into the arena at `offsets` (after layout, whose growth detaches old views). */
+  const copyIn = (backend: WasmBackendLike, pairs: [TensorInfo, number][]) => {
+    for (const [t, offset] of pairs) arena.f32(offset, sizeOf(t.shape)).set(backend.typedArrayFromHeap(t));
+  };
+  const output = (backend: WasmBackendLike, shape: number[], offset: number) => backend.makeOutput(shape, 'float32', undefined, arena.f32(offset, sizeOf(shape)));
+
+  const attention = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] => {
+    const backend = b as WasmBackendLike;
+    const { qkv } = inputs as { qkv: TensorInfo };
+    const { numHeads, scale } = (attrs ?? {}) as { numHeads: number; scale: number };
+    const [B, T, H, d] = fusedAttentionDims(FUSED_KERNELS.attention, qkv, numHeads);
+    const [pq, py, pl, ps] = arena.layout(B * T * 3 * H * d, B * T * H * d, B * H * T, 3 * T * d + T) as [number, number, number, number];
+    copyIn(backend, [[qkv, pq]]);
+    if (B * T > 0) k.causalAttention(pq, py, pl, ps, B, T, H, d, scale);
+    return [output(backend, [B, T, H * d], py), output(backend, [B, H, T], pl)];
+  };
+
+  const attentionGrad = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
+    const backend = b as WasmBackendLike;
+    const { dy, qkv, y, lse } = inputs as { dy: TensorInfo; qkv: TensorInfo; y: TensorInfo; lse: TensorInfo };
+    const { numHeads, scale } = (attrs ?? {}) as { numHeads: number; scale: number };
+    requireFloat32(FUSED_KERNELS.attentionGrad, { dy, qkv, y, lse });
+    const [B, T, H, d] = fusedAttentionDims(FUSED_KERNELS.attentionGrad, qkv, numHeads);
+    const C = H * d;
+    if (!tf.util.arraysEqual(dy.shape, [B, T, C]) || !tf.util.arraysEqual(y.shape, dy.shape) || !tf.util.arraysEqual(lse.shape, [B, H, T])) {
+      throw new Error(`${FUSED_KERNELS.attentionGrad}: expected dy and y [${[B, T, C]}], lse [${[B, H, T]}]; got [${dy.shape}], [${y.shape}], [${lse.shape}]`);
+    }
+    const [pdy, pq, py, pl, pd, ps] = arena.layout(B * T * C, B * T * 3 * C, B * T * C, B * H * T, B * T * 3 * C, 6 * T * d + T) as [number, number, number, number, number, number];
+    copyIn(backend, [[dy, pdy], [qkv, pq], [y, py], [lse, pl]]);
+    if (B * T > 0) k.causalAttentionGrad(pdy, pq, py, pl, pd, ps, B, T, H, d, scale);
+    return output(backend, [...qkv.shape], pd);
+  };
+
+  const activation = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
+    const backend = b as WasmBackendLike;
+    const { x } = inputs as { x: TensorInfo };
+    requireFloat32(FUSED_KERNELS.activation, { x });
+    const act = fusedActivationCode(FUSED_KERNELS.activation, attrs?.activation);
+    const n = sizeOf(x.shape);
+    const [px, po] = arena.layout(n, n) as [number, number];
+    copyIn(backend, [[x, px]]);
+    k.activation(px, po, n, act);
+    return output(backend, [...x.shape], po);
+  };
+
+  const activationGrad = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
+    const backend = b as WasmBackendLike;
+    const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+    requireFloat32(FUSED_KERNELS.activationGrad, { dy, x });
+    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`${FUSED_KERNELS.activationGrad}: dy [${dy.shape}] and x [${x.shape}] differ`);
+    const act = fusedActivationCode(FUSED_KERNELS.activationGrad, attrs?.activation);
+    const n = sizeOf(x.shape);
+    const [pdy, px, pdx] = arena.layout(n, n, n) as [number, number, number];
+    copyIn(backend, [[dy, pdy], [x, px]]);
+    k.activationGrad(pdy, px, pdx, n, act);
+    return output(backend, [...x.shape], pdx);
+  };
+
+  const cfg = (kernelName: string, f: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: f as unknown as KernelFunc,
+  });
+  return [
+    cfg(FUSED_KERNELS.attention, attention),
+    cfg(FUSED_KERNELS.attentionGrad, attentionGrad),
+    cfg(FUSED_KERNELS.activation, activation),
+    cfg(FUSED_KERNELS.activationGrad, activationGrad),
+  ];
+}
+
+/** Names of the kernels this package adds to the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly string[] = [FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad, FUSED_KERNELS.activation, FUSED_KERNELS.activationGrad];
+
+let installing: Promise<void> | undefined;
+
+/**
+ * Instantiates the kernel module (asynchronously: browsers refuse to compile modules over 4 KB
+ * synchronously on the main thread) and registers its kernels for 'wasm'. Idempotent.
+ */
+export function installTrainingKernels(): Promise<void> {
+  return (installing ??= (async () => {
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64)), {});
+    for (const config of makeKernels(instance.exports as unknown as KernelExports)) {
+      if (!tf.getKernel(config.kernelName, 'wasm')) tf.registerKernel(config);
+    }
+    registerFusedKernelGradients();
+  })());
+}

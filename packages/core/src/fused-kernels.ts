@@ -1,0 +1,122 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import { DTypeError, InvalidArgumentError, ShapeError } from './errors.js';
+
+/**
+ * Fused training kernels: the contract between model code and the backends that implement them.
+ * A backend registers a forward and a backward kernel under these names (backend-native in C,
+ * backend-wasm in WebAssembly); the gradients below tie them together for every backend. Model
+ * code asks `hasFusedKernel(name)` and otherwise composes the same math from tfjs ops, so the
+ * kernels are an optimisation, never a requirement.
+ *
+ * - `NutshellLayerNorm` { x, gamma, beta? } / { epsilon } → LayerNorm over the last axis;
+ *   backward `NutshellLayerNormGrad` { dy, x, gamma } / { epsilon } → [dx, dgamma [C], dbeta [C]].
+ * - `NutshellAttention` { qkv [B, T, 3·H·d] } / { numHeads, scale } → [y [B, T, H·d], lse [B, H, T]]:
+ *   causal softmax(scale·q·kᵀ)·v per head (query t sees keys 0..t), lse the log of each softmax
+ *   denominator; backward `NutshellAttentionGrad` { dy, qkv, y, lse } / { numHeads, scale } → dqkv.
+ * - `NutshellActivation` { x } / { activation } → act(x), activation one of FUSED_ACTIVATIONS;
+ *   backward `NutshellActivationGrad` { dy, x } / { activation } → dy·act′(x).
+ */
+export const FUSED_KERNELS = {
+  layerNorm: 'NutshellLayerNorm',
+  layerNormGrad: 'NutshellLayerNormGrad',
+  attention: 'NutshellAttention',
+  attentionGrad: 'NutshellAttentionGrad',
+  activation: 'NutshellActivation',
+  activationGrad: 'NutshellActivationGrad',
+} as const;
+
+/** Activations of `NutshellActivation`: GELU with tanh (GPT-2's gelu_new) or erf, SiLU, ReLU. */
+export const FUSED_ACTIVATIONS = ['gelu_new', 'gelu', 'silu', 'relu'] as const;
+export type FusedActivation = (typeof FUSED_ACTIVATIONS)[number];
+
+/** The activation codes the backends' kernels share (0 is the identity). */
+const ACTIVATION_CODES: Record<FusedActivation, number> = { relu: 1, gelu_new: 2, gelu: 3, silu: 4 };
+
+/** For kernel implementations: the code of an activation attribute, or a typed error naming the kernel. */
+export function fusedActivationCode(kernel: string, activation: unknown): number {
+  const code = ACTIVATION_CODES[activation as FusedActivation];
+  if (code === undefined) throw new InvalidArgumentError(`${kernel}: activation must be one of ${FUSED_ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`);
+  return code;
+}
+
+/** For kernel implementations: [B, T, H, d] of a float32 qkv [B, T, 3·H·d], or a typed error naming the kernel. */
+export function fusedAttentionDims(kernel: string, qkv: { shape: number[]; dtype: string }, numHeads: unknown): [number, number, number, number] {
+  if (qkv.dtype !== 'float32') throw new DTypeError(`${kernel}: qkv must be float32, got ${qkv.dtype}`);
+  if (qkv.shape.length !== 3) throw new ShapeError(`${kernel}: qkv must be [B, T, 3·C], got [${qkv.shape}]`);
+  const [B, T, C3] = qkv.shape as [number, number, number];
+  const H = Number(numHeads);
+  if (!Number.isInteger(H) || H < 1 || C3 % (3 * H) !== 0) throw new ShapeError(`${kernel}: qkv [${qkv.shape}] does not split into q, k, v of ${String(numHeads)} heads`);
+  return [B, T, H, C3 / (3 * H)];
+}
+
+/** Whether the current backend registers kernel `name` (one of FUSED_KERNELS' values). */
+export function hasFusedKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+function run(name: string, inputs: NamedTensorMap, attrs: NamedAttrMap): Tensor | Tensor[] {
+  return tf.engine().runKernel(name, inputs, attrs) as Tensor | Tensor[];
+}
+
+/** LayerNorm over the last axis on the fused kernel (check hasFusedKernel(FUSED_KERNELS.layerNorm) first). */
+export function fusedLayerNorm(x: Tensor, gamma: Tensor, beta: Tensor | null, epsilon: number): Tensor {
+  const inputs: NamedTensorMap = beta ? { x, gamma, beta } : { x, gamma };
+  return run(FUSED_KERNELS.layerNorm, inputs, { epsilon }) as Tensor;
+}
+
+/** Causal multi-head self-attention of a fused qkv [B, T, 3·C] → [B, T, C] on the fused kernel. */
+export function fusedCausalAttention(qkv: Tensor, numHeads: number, scale: number): Tensor {
+  const [y, lse] = run(FUSED_KERNELS.attention, { qkv }, { numHeads, scale }) as Tensor[];
+  // The log-sum-exp stays alive while a gradient tape holds it; outside one it is not needed.
+  lse!.dispose();
+  return y!;
+}
+
+/** act(x) on the fused kernel. */
+export function fusedActivation(x: Tensor, activation: FusedActivation): Tensor {
+  return run(FUSED_KERNELS.activation, { x }, { activation }) as Tensor;
+}
+
+/**
+ * Registers the gradients of the fused kernels (global in tfjs; the backward kernels they call are
+ * looked up on the backend in use). Backends that register the forward kernels call this.
+ */
+export function registerFusedKernelGradients(): void {
+  if (!tf.getGradient(FUSED_KERNELS.layerNorm)) {
+    tf.registerGradient({
+      kernelName: FUSED_KERNELS.layerNorm,
+      inputsToSave: ['x', 'gamma'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x, gamma] = saved as [Tensor, Tensor];
+        // One backward kernel gives all three; computed here (not per input) so they share the scope.
+        const [dx, dgamma, dbeta] = run(FUSED_KERNELS.layerNormGrad, { dy: dy as Tensor, x, gamma }, attrs) as Tensor[];
+        const like = (g: Tensor) => (tf.util.arraysEqual(g.shape, gamma.shape) ? g : tf.reshape(g, gamma.shape));
+        return { x: () => dx!, gamma: () => like(dgamma!), beta: () => like(dbeta!) };
+      },
+    });
+  }
+  if (!tf.getGradient(FUSED_KERNELS.attention)) {
+    tf.registerGradient({
+      kernelName: FUSED_KERNELS.attention,
+      inputsToSave: ['qkv'],
+      outputsToSave: [true, true],
+      gradFunc: (dys, saved, attrs) => {
+        const [qkv, y, lse] = saved as [Tensor, Tensor, Tensor];
+        // Only y carries a gradient (lse is bookkeeping); tfjs passes one dy per output.
+        const dy = Array.isArray(dys) ? dys[0]! : dys;
+        return { qkv: () => run(FUSED_KERNELS.attentionGrad, { dy, qkv, y, lse }, attrs) as Tensor };
+      },
+    });
+  }
+  if (!tf.getGradient(FUSED_KERNELS.activation)) {
+    tf.registerGradient({
+      kernelName: FUSED_KERNELS.activation,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved as [Tensor];
+        return { x: () => run(FUSED_KERNELS.activationGrad, { dy: dy as Tensor, x }, attrs) as Tensor };
+      },
+    });
+  }
+}
