@@ -22,7 +22,14 @@ typedef struct {
     out[i] = (expr);                      \
   }
 
-HOT_LOOP static void forward_range(void *ctx, int64_t lo, int64_t hi) {
+/* Backward: dy read unconditionally, so the relu select if-converts too. */
+#define ACT_GRAD_LOOP(expr)               \
+  for (int64_t i = lo; i < hi; i++) {     \
+    const float v = x[i], d = dy[i];      \
+    out[i] = (expr);                      \
+  }
+
+static void forward_range(void *ctx, int64_t lo, int64_t hi) {
   const ActTask *t = (const ActTask *)ctx;
   const float *restrict x = t->x;
   float *restrict out = t->out;
@@ -35,16 +42,16 @@ HOT_LOOP static void forward_range(void *ctx, int64_t lo, int64_t hi) {
   }
 }
 
-HOT_LOOP static void backward_range(void *ctx, int64_t lo, int64_t hi) {
+static void backward_range(void *ctx, int64_t lo, int64_t hi) {
   const ActTask *t = (const ActTask *)ctx;
   const float *restrict x = t->x, *restrict dy = t->dy;
   float *restrict out = t->out;
   switch (t->act) {
-    case ACT_RELU: ACT_LOOP(v > 0.0f ? dy[i] : 0.0f) break;
-    case ACT_GELU_TANH: ACT_LOOP(dy[i] * gelu_tanh_grad(v)) break;
-    case ACT_GELU_ERF: ACT_LOOP(dy[i] * gelu_erf_grad(v)) break;
-    case ACT_SILU: ACT_LOOP(dy[i] * silu_grad(v)) break;
-    default: ACT_LOOP(dy[i]) break;
+    case ACT_RELU: ACT_GRAD_LOOP(v > 0.0f ? d : 0.0f) break;
+    case ACT_GELU_TANH: ACT_GRAD_LOOP(d * gelu_tanh_grad(v)) break;
+    case ACT_GELU_ERF: ACT_GRAD_LOOP(d * gelu_erf_grad(v)) break;
+    case ACT_SILU: ACT_GRAD_LOOP(d * silu_grad(v)) break;
+    default: ACT_GRAD_LOOP(d) break;
   }
 }
 

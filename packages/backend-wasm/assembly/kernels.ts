@@ -281,3 +281,108 @@ export function activationGrad(dy: usize, x: usize, dx: usize, n: i32, act: i32)
     store<f32>(dx + o, load<f32>(dy + o) * f32x4.extract_lane(actGrad4(splat(load<f32>(x + o)), act), 0));
   }
 }
+
+// ---------- LayerNorm (statistics in double, as backend-native's) ----------
+
+/** out[rows, cols] = (x − mean)·rstd·gamma (+ beta) per row; beta = 0 means none. */
+export function layerNorm(x: usize, gamma: usize, beta: usize, out: usize, rows: i32, cols: i32, eps: f64): void {
+  for (let r = 0; r < rows; r++) {
+    const p = x + (<usize>(r * cols) << 2);
+    const q = out + (<usize>(r * cols) << 2);
+    let sum: f64 = 0;
+    for (let j = 0; j < cols; j++) sum += <f64>load<f32>(p + (<usize>j << 2));
+    const mean = <f32>(sum / <f64>cols);
+    let sq: f64 = 0;
+    for (let j = 0; j < cols; j++) {
+      const dv = <f64>(load<f32>(p + (<usize>j << 2)) - mean);
+      sq += dv * dv;
+    }
+    const inv = <f32>(1.0 / Math.sqrt(sq / <f64>cols + eps));
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 2;
+      let y = (load<f32>(p + o) - mean) * inv;
+      y *= load<f32>(gamma + o);
+      if (beta) y += load<f32>(beta + o);
+      store<f32>(q + o, y);
+    }
+  }
+}
+
+/**
+ * The adjoint of layerNorm: with xhat = (x − mean)·rstd and g = dy·gamma,
+ * dx = rstd·(g − mean(g) − xhat·mean(g·xhat)), dgamma = Σ_rows dy·xhat, dbeta = Σ_rows dy.
+ * acc holds 2·cols doubles (the column sums).
+ */
+export function layerNormGrad(dy: usize, x: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, acc: usize, rows: i32, cols: i32, eps: f64): void {
+  memory.fill(acc, 0, <usize>(2 * cols) << 3);
+  for (let r = 0; r < rows; r++) {
+    const p = x + (<usize>(r * cols) << 2);
+    const d = dy + (<usize>(r * cols) << 2);
+    const q = dx + (<usize>(r * cols) << 2);
+    let sum: f64 = 0;
+    for (let j = 0; j < cols; j++) sum += <f64>load<f32>(p + (<usize>j << 2));
+    const mean = sum / <f64>cols;
+    let sq: f64 = 0;
+    for (let j = 0; j < cols; j++) {
+      const dv = <f64>load<f32>(p + (<usize>j << 2)) - mean;
+      sq += dv * dv;
+    }
+    const rstd = 1.0 / Math.sqrt(sq / <f64>cols + eps);
+    let mg: f64 = 0, mgx: f64 = 0;
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 2;
+      const dj = <f64>load<f32>(d + o);
+      const xh = (<f64>load<f32>(p + o) - mean) * rstd, g = dj * <f64>load<f32>(gamma + o);
+      mg += g;
+      mgx += g * xh;
+      store<f64>(acc + (<usize>j << 3), load<f64>(acc + (<usize>j << 3)) + dj * xh);
+      store<f64>(acc + (<usize>(cols + j) << 3), load<f64>(acc + (<usize>(cols + j) << 3)) + dj);
+    }
+    mg /= <f64>cols;
+    mgx /= <f64>cols;
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 2;
+      const xh = (<f64>load<f32>(p + o) - mean) * rstd, g = <f64>load<f32>(d + o) * <f64>load<f32>(gamma + o);
+      store<f32>(q + o, <f32>(rstd * (g - mg - xh * mgx)));
+    }
+  }
+  for (let j = 0; j < cols; j++) {
+    store<f32>(dgamma + (<usize>j << 2), <f32>load<f64>(acc + (<usize>j << 3)));
+    store<f32>(dbeta + (<usize>j << 2), <f32>load<f64>(acc + (<usize>(cols + j) << 3)));
+  }
+}
+
+// ---------- Adam / AdamW (core's adamCoefficients; float32, the composed update's order) ----------
+
+/** One update of n floats; outputs are separate buffers. Vector and scalar lanes round alike. */
+export function adam(p: usize, g: usize, m: usize, v: usize, po: usize, mo: usize, vo: usize, n: i32,
+  decay: f32, b1: f32, omb1: f32, b2: f32, omb2: f32, sbc2: f32, eps: f32, stepSize: f32, l2: f32): void {
+  const hasDecay = decay != 1, hasL2 = l2 != 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const pi = v128.load(p + o);
+    let gi = v128.load(g + o);
+    if (hasL2) gi = f32x4.add(gi, f32x4.mul(pi, splat(l2)));
+    const mi = f32x4.add(f32x4.mul(v128.load(m + o), splat(b1)), f32x4.mul(gi, splat(omb1)));
+    const vi = f32x4.add(f32x4.mul(v128.load(v + o), splat(b2)), f32x4.mul(f32x4.mul(gi, gi), splat(omb2)));
+    const base = hasDecay ? f32x4.mul(pi, splat(decay)) : pi;
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vi), splat(sbc2)), splat(eps));
+    v128.store(mo + o, mi);
+    v128.store(vo + o, vi);
+    v128.store(po + o, f32x4.sub(base, f32x4.mul(f32x4.div(mi, denom), splat(stepSize))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const pi = load<f32>(p + o);
+    let gi = load<f32>(g + o);
+    if (hasL2) gi = gi + pi * l2;
+    const mi = load<f32>(m + o) * b1 + gi * omb1;
+    const vi = load<f32>(v + o) * b2 + (gi * gi) * omb2;
+    const base = hasDecay ? pi * decay : pi;
+    const denom = Mathf.sqrt(vi) / sbc2 + eps;
+    store<f32>(mo + o, mi);
+    store<f32>(vo + o, vi);
+    store<f32>(po + o, base - (mi / denom) * stepSize);
+  }
+}

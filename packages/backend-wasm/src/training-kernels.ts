@@ -1,12 +1,12 @@
 import {
-  FUSED_KERNELS, fusedActivationCode, fusedAttentionDims, registerFusedKernelGradients, tf,
-  type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
+  FUSED_KERNELS, adamCoefficients, fusedActivationCode, fusedAttentionDims, registerFusedKernelGradients, tf,
+  type AdamAttrs, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
 } from '@nutshell/core';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 /**
- * @nutshell/core's fused training kernels (causal attention and activations, forward and backward;
- * contracts in core's fused-kernels.ts) on the wasm backend. tfjs-backend-wasm runs batched
+ * @nutshell/core's fused training kernels (causal attention, activations and LayerNorm, forward and
+ * backward, and the Adam update; contracts in core's fused-kernels.ts) on the wasm backend. tfjs-backend-wasm runs batched
  * matMuls — every per-head attention product — in a plain loop at ~2 GFLOP/s, and the composed
  * attention adds a split, six transposes, a mask and a softmax; here one call per direction runs
  * the whole attention in our own SIMD module (assembly/kernels.ts, AssemblyScript).
@@ -21,6 +21,9 @@ interface KernelExports {
   causalAttentionGrad(dy: number, qkv: number, y: number, lse: number, dqkv: number, scratch: number, B: number, T: number, H: number, d: number, scale: number): void;
   activation(x: number, out: number, n: number, act: number): void;
   activationGrad(dy: number, x: number, dx: number, n: number, act: number): void;
+  layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, cols: number, eps: number): void;
+  layerNormGrad(dy: number, x: number, gamma: number, dx: number, dgamma: number, dbeta: number, acc: number, rows: number, cols: number, eps: number): void;
+  adam(p: number, g: number, m: number, v: number, po: number, mo: number, vo: number, n: number, ...coef: number[]): void;
 }
 
 interface WasmBackendLike {
@@ -127,6 +130,52 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     return output(backend, [...x.shape], pdx);
   };
 
+  const layerNorm = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
+    const backend = b as WasmBackendLike;
+    const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta?: TensorInfo };
+    requireFloat32(FUSED_KERNELS.layerNorm, beta ? { x, gamma, beta } : { x, gamma });
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    for (const t of beta ? [gamma, beta] : [gamma]) {
+      if (sizeOf(t.shape) !== cols) throw new Error(`${FUSED_KERNELS.layerNorm}: gamma and beta must have ${cols} values, got [${t.shape}]`);
+    }
+    const n = sizeOf(x.shape);
+    const [px, pg, pb, po] = arena.layout(n, cols, beta ? cols : 0, n) as [number, number, number, number];
+    copyIn(backend, beta ? [[x, px], [gamma, pg], [beta, pb]] : [[x, px], [gamma, pg]]);
+    if (n > 0) k.layerNorm(px, pg, beta ? pb : 0, po, n / cols, cols, Number((attrs ?? {}).epsilon ?? 1e-5));
+    return output(backend, [...x.shape], po);
+  };
+
+  const layerNormGrad = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] => {
+    const backend = b as WasmBackendLike;
+    const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
+    requireFloat32(FUSED_KERNELS.layerNormGrad, { dy, x, gamma });
+    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`${FUSED_KERNELS.layerNormGrad}: dy [${dy.shape}] and x [${x.shape}] differ`);
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    const n = sizeOf(x.shape);
+    // acc: 2·cols doubles = 4·cols floats.
+    const [pdy, px, pg, pdx, pdg, pdb, pacc] = arena.layout(n, n, cols, n, cols, cols, 4 * cols) as number[] as [number, number, number, number, number, number, number];
+    copyIn(backend, [[dy, pdy], [x, px], [gamma, pg]]);
+    if (n > 0) k.layerNormGrad(pdy, px, pg, pdx, pdg, pdb, pacc, n / cols, cols, Number((attrs ?? {}).epsilon ?? 1e-5));
+    else arena.f32(pdg, 2 * cols).fill(0);
+    return [output(backend, [...x.shape], pdx), output(backend, [cols], pdg), output(backend, [cols], pdb)];
+  };
+
+  const adam = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] => {
+    const backend = b as WasmBackendLike;
+    const { param, grad, m, v } = inputs as { param: TensorInfo; grad: TensorInfo; m: TensorInfo; v: TensorInfo };
+    requireFloat32(FUSED_KERNELS.adam, { param, grad, m, v });
+    for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+      if (!tf.util.arraysEqual(t.shape, param.shape)) throw new Error(`${FUSED_KERNELS.adam}: ${name} has shape [${t.shape}], param [${param.shape}]`);
+    }
+    const coef = adamCoefficients(FUSED_KERNELS.adam, (attrs ?? {}) as unknown as AdamAttrs);
+    const n = sizeOf(param.shape);
+    const [pp, pg, pm, pv, ppo, pmo, pvo] = arena.layout(n, n, n, n, n, n, n) as [number, number, number, number, number, number, number];
+    copyIn(backend, [[param, pp], [grad, pg], [m, pm], [v, pv]]);
+    // Each coefficient rounded to float32 on the way in (wasm f32 parameters), as the contract says.
+    k.adam(pp, pg, pm, pv, ppo, pmo, pvo, n, ...coef);
+    return [ppo, pmo, pvo].map((o) => output(backend, [...param.shape], o));
+  };
+
   const cfg = (kernelName: string, f: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
     kernelName,
     backendName: 'wasm',
@@ -137,11 +186,17 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     cfg(FUSED_KERNELS.attentionGrad, attentionGrad),
     cfg(FUSED_KERNELS.activation, activation),
     cfg(FUSED_KERNELS.activationGrad, activationGrad),
+    cfg(FUSED_KERNELS.layerNorm, layerNorm),
+    cfg(FUSED_KERNELS.layerNormGrad, layerNormGrad),
+    cfg(FUSED_KERNELS.adam, adam),
   ];
 }
 
 /** Names of the kernels this package adds to the wasm backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = [FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad, FUSED_KERNELS.activation, FUSED_KERNELS.activationGrad];
+export const WASM_TRAINING_KERNELS: readonly string[] = [
+  FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad, FUSED_KERNELS.activation, FUSED_KERNELS.activationGrad,
+  FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad, FUSED_KERNELS.adam,
+];
 
 let installing: Promise<void> | undefined;
 

@@ -13,6 +13,6 @@ it('src/kernels-wasm.ts is the compiled assembly/kernels.ts (node scripts/build-
   expect(out).toContain('up to date');
 }, 60_000);
 
-it('names the four fused training kernels it registers', () => {
-  expect([...WASM_TRAINING_KERNELS].sort()).toEqual(['NutshellActivation', 'NutshellActivationGrad', 'NutshellAttention', 'NutshellAttentionGrad']);
+it('names the fused kernels it registers', () => {
+  expect([...WASM_TRAINING_KERNELS].sort()).toEqual(['NutshellActivation', 'NutshellActivationGrad', 'NutshellAdam', 'NutshellAttention', 'NutshellAttentionGrad', 'NutshellLayerNorm', 'NutshellLayerNormGrad']);
 });

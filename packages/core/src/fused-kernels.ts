@@ -16,6 +16,9 @@ import { DTypeError, InvalidArgumentError, ShapeError } from './errors.js';
  *   denominator; backward `NutshellAttentionGrad` { dy, qkv, y, lse } / { numHeads, scale } → dqkv.
  * - `NutshellActivation` { x } / { activation } → act(x), activation one of FUSED_ACTIVATIONS;
  *   backward `NutshellActivationGrad` { dy, x } / { activation } → dy·act′(x).
+ * - `NutshellAdam` { param, grad, m, v } / AdamAttrs → [param′, m′, v′]: one Adam / AdamW update
+ *   (no gradient), PyTorch's formula with every float32 operation rounded in the order nn's
+ *   composed update applies them (see adamCoefficients), so fused and composed agree bit for bit.
  */
 export const FUSED_KERNELS = {
   layerNorm: 'NutshellLayerNorm',
@@ -24,7 +27,35 @@ export const FUSED_KERNELS = {
   attentionGrad: 'NutshellAttentionGrad',
   activation: 'NutshellActivation',
   activationGrad: 'NutshellActivationGrad',
+  adam: 'NutshellAdam',
 } as const;
+
+/** Attributes of `NutshellAdam` (step counts from 1). */
+export interface AdamAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay?: number;
+  /** AdamW's decoupled decay (p ← p·(1 − lr·wd)); otherwise Adam's L2 (g ← g + wd·p). */
+  decoupled?: boolean;
+  step: number;
+}
+
+/**
+ * For kernel implementations: the per-step constants of the fused Adam update as
+ * [decay, β₁, 1−β₁, β₂, 1−β₂, √(1−β₂ᵗ), ε, lr/(1−β₁ᵗ), l2], each to be rounded to float32 (as tfjs
+ * rounds scalar operands). Per element, in float32 and this order:
+ *   g ← g + p·l2 (if l2 ≠ 0);  m′ = m·β₁ + g·(1−β₁);  v′ = v·β₂ + (g·g)·(1−β₂);
+ *   p′ = (p·decay, if decay ≠ 1) − (m′ / (√v′ / √(1−β₂ᵗ) + ε))·(lr/(1−β₁ᵗ)).
+ */
+export function adamCoefficients(kernel: string, attrs: AdamAttrs): Float64Array {
+  const { lr, beta1, beta2, eps, weightDecay = 0, decoupled = true, step } = attrs;
+  if (!(Number.isInteger(step) && step >= 1)) throw new InvalidArgumentError(`${kernel}: step must be an integer ≥ 1, got ${step}`);
+  const bc1 = 1 - beta1 ** step;
+  const bc2 = 1 - beta2 ** step;
+  return Float64Array.of(decoupled && weightDecay ? 1 - lr * weightDecay : 1, beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(bc2), eps, lr / bc1, decoupled ? 0 : weightDecay);
+}
 
 /** Activations of `NutshellActivation`: GELU with tanh (GPT-2's gelu_new) or erf, SiLU, ReLU. */
 export const FUSED_ACTIVATIONS = ['gelu_new', 'gelu', 'silu', 'relu'] as const;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, tf, type Tensor } from '@nutshell/core';
+import { FUSED_KERNELS, InvalidArgumentError, fusedActivation, hasFusedKernel, tf, type Tensor } from '@nutshell/core';
 import { Module } from './module.js';
 
 /** Activation functions with PyTorch's definitions and defaults. */
@@ -17,8 +17,12 @@ export function elu(x: Tensor, alpha = 1): Tensor {
 
 export const selu = (x: Tensor): Tensor => tf.selu(x);
 
+/** The backend's fused activation kernel (one pass each way) applies to float32 inputs where registered. */
+const fusable = (x: Tensor): boolean => x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.activation);
+
 /** GELU, exact (x·Φ(x) via erf) or the tanh approximation (`approximate: 'tanh'`). */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  if (fusable(x)) return fusedActivation(x, approximate === 'tanh' ? 'gelu_new' : 'gelu');
   return tf.tidy(() => {
     if (approximate === 'tanh') {
       const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
@@ -29,7 +33,7 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
 }
 
 /** SiLU / swish: x·σ(x). */
-export const silu = (x: Tensor): Tensor => tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+export const silu = (x: Tensor): Tensor => (fusable(x) ? fusedActivation(x, 'silu') : tf.tidy(() => tf.mul(x, tf.sigmoid(x))));
 
 /** Softplus with PyTorch's β and threshold (linear above threshold for stability). */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {

@@ -56,6 +56,8 @@ export function clipGradNorm(grads: Map<Variable, Tensor>, maxNorm: number, norm
   if (entries.length === 0) return { grads: new Map(), totalNorm: 0 };
   const total = tf.tidy(() => {
     if (normType === Infinity) return tf.max(tf.stack(entries.map(([, g]) => tf.max(tf.abs(g)))));
+    // The L2 case as squares and one square root: |g|^2 through abs + pow costs two passes (and pow is slow on wasm).
+    if (normType === 2) return tf.sqrt(tf.addN(entries.map(([, g]) => tf.sum(tf.square(g)))));
     const parts = entries.map(([, g]) => tf.sum(tf.pow(tf.abs(g), normType)));
     return tf.pow(tf.addN(parts), 1 / normType);
   });

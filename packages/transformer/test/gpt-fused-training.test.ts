@@ -46,7 +46,7 @@ describe('GPT training on fused kernels', async () => {
       expect(fused.at(-1)!).toBeLessThan(fused[0]! - 0.3);
     });
 
-    it.skipIf(!ok && !required.has(name))(`${name}: a training step runs the fused attention and activation kernels, both directions`, async () => {
+    it.skipIf(!ok && !required.has(name))(`${name}: a training step runs the fused attention, activation and LayerNorm kernels, both directions`, async () => {
       await useBackend(name);
       const model = new GPT({ vocabSize: 30, ...config }, { seed: 1 });
       const x = tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], 'int32');
@@ -57,8 +57,9 @@ describe('GPT training on fused kernels', async () => {
         tf.dispose(grads);
       });
       const ran = new Set(profile.kernelNames);
-      for (const k of [FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad, FUSED_KERNELS.activation, FUSED_KERNELS.activationGrad]) expect(ran.has(k), k).toBe(true);
-      if (name === 'native') for (const k of [FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad]) expect(ran.has(k), k).toBe(true);
+      for (const k of [FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad, FUSED_KERNELS.activation, FUSED_KERNELS.activationGrad, FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad]) {
+        expect(ran.has(k), k).toBe(true);
+      }
       tf.dispose([x, y]);
       model.dispose();
     });

@@ -1,7 +1,7 @@
-// The fused training kernels of @nutshell/core's contract (causal attention and activations,
-// forward and backward) on every backend that implements them (native in C, wasm in
+// The fused training kernels of @nutshell/core's contract (causal attention, activations and
+// LayerNorm, forward and backward; the Adam update is checked in nn's fused-adam test) on every backend that implements them (native in C, wasm in
 // AssemblyScript), against float64 references in plain JS and finite differences of them.
-import { FUSED_KERNELS, Rng, fusedActivation, fusedCausalAttention, hasFusedKernel, tf, type FusedActivation } from '@nutshell/core';
+import { FUSED_KERNELS, Rng, fusedActivation, fusedCausalAttention, fusedLayerNorm, hasFusedKernel, tf, type FusedActivation } from '@nutshell/core';
 import { expectNoLeak } from '@nutshell/core/testing';
 import { probeBackend } from '@nutshell/parity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +85,7 @@ for (const name of ['native', 'wasm']) {
     beforeAll(async () => {
       await probe.plugin!.setup();
       await tf.setBackend(name);
-      for (const k of [FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad, FUSED_KERNELS.activation, FUSED_KERNELS.activationGrad]) expect(hasFusedKernel(k), k).toBe(true);
+      for (const k of Object.values(FUSED_KERNELS)) expect(hasFusedKernel(k), k).toBe(true);
     });
     afterAll(async () => {
       await tf.setBackend('cpu');
@@ -188,6 +188,48 @@ for (const name of ['native', 'wasm']) {
         });
       });
     }
+
+    it(`${name}: NutshellLayerNorm forward and its gradients (x, gamma, beta) against float64 and finite differences`, () => {
+      const [rows, cols] = [6, 13];
+      const xs = seeded('ln-x', rows * cols, 2);
+      const gs = seeded('ln-g', cols);
+      const bs = seeded('ln-b', cols);
+      const w = seeded('ln-w', rows * cols);
+      const eps = 1e-5;
+      // L = Σ w · LayerNorm(x; gamma, beta) in float64, over the concatenated (x, gamma, beta).
+      const loss = (v: Float64Array) => {
+        let total = 0;
+        for (let r = 0; r < rows; r++) {
+          const row = v.subarray(r * cols, (r + 1) * cols);
+          const mean = row.reduce((a, b) => a + b, 0) / cols;
+          const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / cols;
+          for (let j = 0; j < cols; j++) total += w[r * cols + j]! * (((row[j]! - mean) / Math.sqrt(variance + eps)) * v[rows * cols + j]! + v[rows * cols + cols + j]!);
+        }
+        return total;
+      };
+      tf.tidy(() => {
+        const x = tf.tensor2d(xs, [rows, cols]);
+        const gamma = tf.tensor1d(gs);
+        const beta = tf.tensor1d(bs);
+        const wt = tf.tensor2d(w, [rows, cols]);
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fusedLayerNorm(a, g, b, eps), wt));
+        const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, gamma, beta]).map((t) => Array.from(t.dataSync()));
+        const got = [...grads[0]!, ...grads[1]!, ...grads[2]!];
+        const v = Float64Array.from([...xs, ...gs, ...bs]);
+        expect(Math.abs(f(x, gamma, beta).dataSync()[0]! - loss(v))).toBeLessThan(1e-4);
+        let worst = 0;
+        for (let i = 0; i < v.length; i++) {
+          const keep = v[i]!;
+          v[i] = keep + 1e-5;
+          const up = loss(v);
+          v[i] = keep - 1e-5;
+          const down = loss(v);
+          v[i] = keep;
+          worst = Math.max(worst, Math.abs((up - down) / 2e-5 - got[i]!));
+        }
+        expect(worst).toBeLessThan(1e-4);
+      });
+    });
 
     it(`${name}: rejects bad heads, shapes, dtypes and activations with messages that say what was expected`, () => {
       tf.tidy(() => {

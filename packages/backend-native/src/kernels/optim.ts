@@ -1,4 +1,4 @@
-import { util, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@nutshell/core';
+import { FUSED_KERNELS, adamCoefficients, util, type AdamAttrs, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@nutshell/core';
 import type { NativeBackend } from '../native_backend.js';
 
 /**
@@ -15,19 +15,9 @@ import type { NativeBackend } from '../native_backend.js';
  * dataSync() handed out (both alias, no copy), so writing a parameter or moment in place would
  * change arrays callers still hold; tfjs tensors are immutable.
  */
-export const ADAM_KERNEL = 'NutshellAdam';
+export const ADAM_KERNEL = FUSED_KERNELS.adam;
 
 type KernelArgs = { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap };
-
-interface AdamAttrs {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay?: number;
-  decoupled?: boolean;
-  step: number;
-}
 
 function fail(message: string): never {
   throw new Error(`${ADAM_KERNEL}: ${message}`);
@@ -41,14 +31,7 @@ function adam({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] {
     if (t.dtype !== 'float32') fail(`${n} must be float32, got ${t.dtype}`);
     if (!util.arraysEqual(t.shape, param.shape)) fail(`${n} has shape [${t.shape}], param [${param.shape}]`);
   }
-  const { lr, beta1, beta2, eps, weightDecay = 0, decoupled = true, step } = (attrs ?? {}) as unknown as AdamAttrs;
-  if (!(Number.isInteger(step) && step >= 1)) fail(`step must be an integer ≥ 1, got ${step}`);
-  const bc1 = 1 - beta1 ** step;
-  const bc2 = 1 - beta2 ** step;
-  const coef = Float64Array.of(
-    decoupled && weightDecay ? 1 - lr * weightDecay : 1, beta1, 1 - beta1, beta2, 1 - beta2,
-    Math.sqrt(bc2), eps, lr / bc1, decoupled ? 0 : weightDecay,
-  );
+  const coef = adamCoefficients(ADAM_KERNEL, (attrs ?? {}) as unknown as AdamAttrs);
   const size = util.sizeFromShape(param.shape);
   const [po, mo, vo] = [new Float32Array(size), new Float32Array(size), new Float32Array(size)];
   backend.addon.adam(backend.float32(param), backend.float32(grad), backend.float32(m), backend.float32(v), po, mo, vo, coef);
