@@ -592,6 +592,7 @@ NAPI_MODULE_INIT() {
   register_fused(env, exports);
   register_attention(env, exports);
   register_activation(env, exports);
+  register_group_norm(env, exports);
   register_pool(env, exports);
   register_gather(env, exports);
   register_optim(env, exports);

@@ -192,6 +192,7 @@ static inline void define_fn(napi_env env, napi_value exports, const char *name,
 void register_fused(napi_env env, napi_value exports);
 void register_attention(napi_env env, napi_value exports);
 void register_activation(napi_env env, napi_value exports);
+void register_group_norm(napi_env env, napi_value exports);
 void register_pool(napi_env env, napi_value exports);
 void register_gather(napi_env env, napi_value exports);
 void register_optim(napi_env env, napi_value exports);

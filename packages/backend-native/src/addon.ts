@@ -75,6 +75,10 @@ export interface NativeAddon {
   activation(x: Float32Array, out: Float32Array, n: number, act: number): void;
   /** dx = dy · act′(x) elementwise. */
   activationGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number, act: number): void;
+  /** GroupNorm of channels-last x [N, S, C] in G groups; params [N, S, C, G]; beta optional. */
+  groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array | null, out: Float32Array, params: Int32Array, eps: number): void;
+  /** Its adjoint: dx, and dgamma / dbeta summed over samples and positions (double sums). */
+  groupNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, params: Int32Array, eps: number): void;
   /** NHWC max pooling; params: [n, inH, inW, c, outH, outW, fH, fW, sH, sW, padTop, padLeft]. */
   maxPool(x: Float32Array, out: Float32Array, params: Int32Array): void;
   /** dx (zeroed first) += dy at each window's first maximum; same params as maxPool. */

@@ -127,7 +127,7 @@ describe.skipIf(!availability.available)(`native backend registration${skipNote}
         'Exp', 'Log', 'Tanh', 'Sqrt', 'Rsqrt', 'Square', 'Neg', 'Abs', 'Relu', 'Sigmoid', 'Reciprocal', 'Step',
         'Transpose', 'Slice', 'SplitV', 'Concat', 'Sum', 'Mean', 'Max', 'Min', 'Softmax',
         'NutshellLayerNorm', 'NutshellLayerNormGrad', 'NutshellLinear', 'NutshellCachedAttention', 'NutshellAdam',
-        'NutshellAttention', 'NutshellAttentionGrad', 'NutshellActivation', 'NutshellActivationGrad',
+        'NutshellAttention', 'NutshellAttentionGrad', 'NutshellActivation', 'NutshellActivationGrad', 'NutshellGroupNorm', 'NutshellGroupNormGrad',
         'MaxPool', 'MaxPoolGrad', 'GatherV2', 'UnsortedSegmentSum',
       ].sort(),
     );

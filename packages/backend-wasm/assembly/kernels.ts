@@ -386,3 +386,83 @@ export function adam(p: usize, g: usize, m: usize, v: usize, po: usize, mo: usiz
     store<f32>(po + o, base - (mi / denom) * stepSize);
   }
 }
+
+// ---------- GroupNorm, channels last (as backend-native's src-c/group_norm.c) ----------
+
+/** Mean (as f32) of one (sample, group) of x [N, S, C]; returns rstd (f64) through memory at `stats`. */
+function groupStats(x: usize, n: i32, g: i32, S: i32, C: i32, Cg: i32, eps: f64, stats: usize): f32 {
+  const base = x + (<usize>(n * S * C + g * Cg) << 2);
+  let sum: f64 = 0;
+  for (let s = 0; s < S; s++) for (let c = 0; c < Cg; c++) sum += <f64>load<f32>(base + (<usize>(s * C + c) << 2));
+  const count = <f64>(S * Cg);
+  const mean = <f32>(sum / count);
+  let sq: f64 = 0;
+  for (let s = 0; s < S; s++) {
+    for (let c = 0; c < Cg; c++) {
+      const dv = <f64>(load<f32>(base + (<usize>(s * C + c) << 2)) - mean);
+      sq += dv * dv;
+    }
+  }
+  store<f64>(stats, 1.0 / Math.sqrt(sq / count + eps));
+  return mean;
+}
+
+/** out = GroupNorm(x [N, S, C]; G groups)·gamma (+ beta; 0 = none); stats: 8 bytes of scratch. */
+export function groupNorm(x: usize, gamma: usize, beta: usize, out: usize, stats: usize, N: i32, S: i32, C: i32, G: i32, eps: f64): void {
+  const Cg = C / G;
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      const mean = groupStats(x, n, g, S, C, Cg, eps, stats);
+      const inv = <f32>load<f64>(stats);
+      const off = n * S * C + g * Cg;
+      for (let s = 0; s < S; s++) {
+        for (let c = 0; c < Cg; c++) {
+          const o = <usize>(off + s * C + c) << 2;
+          let y = (load<f32>(x + o) - mean) * inv * load<f32>(gamma + (<usize>(g * Cg + c) << 2));
+          if (beta) y += load<f32>(beta + (<usize>(g * Cg + c) << 2));
+          store<f32>(out + o, y);
+        }
+      }
+    }
+  }
+}
+
+/** dx, dgamma, dbeta of groupNorm; acc: 2·C doubles, stats: 8 bytes of scratch. */
+export function groupNormGrad(dy: usize, x: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, acc: usize, stats: usize, N: i32, S: i32, C: i32, G: i32, eps: f64): void {
+  const Cg = C / G;
+  const count = <f64>(S * Cg);
+  memory.fill(acc, 0, <usize>(2 * C) << 3);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      const mean = <f64>groupStats(x, n, g, S, C, Cg, eps, stats);
+      const rstd = load<f64>(stats);
+      const off = n * S * C + g * Cg;
+      let mg: f64 = 0, mgx: f64 = 0;
+      for (let s = 0; s < S; s++) {
+        for (let c = 0; c < Cg; c++) {
+          const o = <usize>(off + s * C + c) << 2;
+          const ch = g * Cg + c;
+          const e = <f64>load<f32>(dy + o);
+          const xh = (<f64>load<f32>(x + o) - mean) * rstd, gi = e * <f64>load<f32>(gamma + (<usize>ch << 2));
+          mg += gi;
+          mgx += gi * xh;
+          store<f64>(acc + (<usize>ch << 3), load<f64>(acc + (<usize>ch << 3)) + e * xh);
+          store<f64>(acc + (<usize>(C + ch) << 3), load<f64>(acc + (<usize>(C + ch) << 3)) + e);
+        }
+      }
+      mg /= count;
+      mgx /= count;
+      for (let s = 0; s < S; s++) {
+        for (let c = 0; c < Cg; c++) {
+          const o = <usize>(off + s * C + c) << 2;
+          const xh = (<f64>load<f32>(x + o) - mean) * rstd, gi = <f64>load<f32>(dy + o) * <f64>load<f32>(gamma + (<usize>(g * Cg + c) << 2));
+          store<f32>(dx + o, <f32>(rstd * (gi - mg - xh * mgx)));
+        }
+      }
+    }
+  }
+  for (let c = 0; c < C; c++) {
+    store<f32>(dgamma + (<usize>c << 2), <f32>load<f64>(acc + (<usize>c << 3)));
+    store<f32>(dbeta + (<usize>c << 2), <f32>load<f64>(acc + (<usize>(C + c) << 3)));
+  }
+}

@@ -1,12 +1,12 @@
 import {
-  FUSED_KERNELS, adamCoefficients, fusedActivationCode, fusedAttentionDims, registerFusedKernelGradients, tf,
+  FUSED_KERNELS, adamCoefficients, fusedActivationCode, fusedAttentionDims, fusedGroupNormDims, registerFusedKernelGradients, tf,
   type AdamAttrs, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
 } from '@nutshell/core';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 /**
- * @nutshell/core's fused training kernels (causal attention, activations and LayerNorm, forward and
- * backward, and the Adam update; contracts in core's fused-kernels.ts) on the wasm backend. tfjs-backend-wasm runs batched
+ * @nutshell/core's fused training kernels (causal attention, activations, LayerNorm and GroupNorm,
+ * forward and backward, and the Adam update; contracts in core's fused-kernels.ts) on the wasm backend. tfjs-backend-wasm runs batched
  * matMuls — every per-head attention product — in a plain loop at ~2 GFLOP/s, and the composed
  * attention adds a split, six transposes, a mask and a softmax; here one call per direction runs
  * the whole attention in our own SIMD module (assembly/kernels.ts, AssemblyScript).
@@ -24,6 +24,8 @@ interface KernelExports {
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, cols: number, eps: number): void;
   layerNormGrad(dy: number, x: number, gamma: number, dx: number, dgamma: number, dbeta: number, acc: number, rows: number, cols: number, eps: number): void;
   adam(p: number, g: number, m: number, v: number, po: number, mo: number, vo: number, n: number, ...coef: number[]): void;
+  groupNorm(x: number, gamma: number, beta: number, out: number, stats: number, N: number, S: number, C: number, G: number, eps: number): void;
+  groupNormGrad(dy: number, x: number, gamma: number, dx: number, dgamma: number, dbeta: number, acc: number, stats: number, N: number, S: number, C: number, G: number, eps: number): void;
 }
 
 interface WasmBackendLike {
@@ -176,6 +178,37 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     return [ppo, pmo, pvo].map((o) => output(backend, [...param.shape], o));
   };
 
+  const groupNorm = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
+    const backend = b as WasmBackendLike;
+    const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta?: TensorInfo };
+    const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
+    const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNorm, x, numGroups);
+    requireFloat32(FUSED_KERNELS.groupNorm, beta ? { gamma, beta } : { gamma });
+    for (const t of beta ? [gamma, beta] : [gamma]) {
+      if (sizeOf(t.shape) !== C) throw new Error(`${FUSED_KERNELS.groupNorm}: gamma and beta must have ${C} values, got [${t.shape}]`);
+    }
+    const n = N * S * C;
+    const [px, pg, pb, po, ps] = arena.layout(n, C, beta ? C : 0, n, 2) as [number, number, number, number, number];
+    copyIn(backend, beta ? [[x, px], [gamma, pg], [beta, pb]] : [[x, px], [gamma, pg]]);
+    k.groupNorm(px, pg, beta ? pb : 0, po, ps, N, S, C, G, epsilon ?? 1e-5);
+    return output(backend, [...x.shape], po);
+  };
+
+  const groupNormGrad = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] => {
+    const backend = b as WasmBackendLike;
+    const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
+    const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
+    const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNormGrad, x, numGroups);
+    requireFloat32(FUSED_KERNELS.groupNormGrad, { dy, gamma });
+    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`${FUSED_KERNELS.groupNormGrad}: dy [${dy.shape}] and x [${x.shape}] differ`);
+    const n = N * S * C;
+    // acc: 2·C doubles = 4·C floats; stats: one double.
+    const [pdy, px, pg, pdx, pdg, pdb, pacc, ps] = arena.layout(n, n, C, n, C, C, 4 * C, 2) as number[] as [number, number, number, number, number, number, number, number];
+    copyIn(backend, [[dy, pdy], [x, px], [gamma, pg]]);
+    k.groupNormGrad(pdy, px, pg, pdx, pdg, pdb, pacc, ps, N, S, C, G, epsilon ?? 1e-5);
+    return [output(backend, [...x.shape], pdx), output(backend, [C], pdg), output(backend, [C], pdb)];
+  };
+
   const cfg = (kernelName: string, f: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
     kernelName,
     backendName: 'wasm',
@@ -189,13 +222,15 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     cfg(FUSED_KERNELS.layerNorm, layerNorm),
     cfg(FUSED_KERNELS.layerNormGrad, layerNormGrad),
     cfg(FUSED_KERNELS.adam, adam),
+    cfg(FUSED_KERNELS.groupNorm, groupNorm),
+    cfg(FUSED_KERNELS.groupNormGrad, groupNormGrad),
   ];
 }
 
 /** Names of the kernels this package adds to the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
   FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad, FUSED_KERNELS.activation, FUSED_KERNELS.activationGrad,
-  FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad, FUSED_KERNELS.adam,
+  FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad, FUSED_KERNELS.groupNorm, FUSED_KERNELS.groupNormGrad, FUSED_KERNELS.adam,
 ];
 
 let installing: Promise<void> | undefined;

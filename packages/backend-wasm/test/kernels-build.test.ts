@@ -14,5 +14,5 @@ it('src/kernels-wasm.ts is the compiled assembly/kernels.ts (node scripts/build-
 }, 60_000);
 
 it('names the fused kernels it registers', () => {
-  expect([...WASM_TRAINING_KERNELS].sort()).toEqual(['NutshellActivation', 'NutshellActivationGrad', 'NutshellAdam', 'NutshellAttention', 'NutshellAttentionGrad', 'NutshellLayerNorm', 'NutshellLayerNormGrad']);
+  expect([...WASM_TRAINING_KERNELS].sort()).toEqual(['NutshellActivation', 'NutshellActivationGrad', 'NutshellAdam', 'NutshellAttention', 'NutshellAttentionGrad', 'NutshellGroupNorm', 'NutshellGroupNormGrad', 'NutshellLayerNorm', 'NutshellLayerNormGrad']);
 });

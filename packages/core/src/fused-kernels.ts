@@ -16,6 +16,9 @@ import { DTypeError, InvalidArgumentError, ShapeError } from './errors.js';
  *   denominator; backward `NutshellAttentionGrad` { dy, qkv, y, lse } / { numHeads, scale } → dqkv.
  * - `NutshellActivation` { x } / { activation } → act(x), activation one of FUSED_ACTIVATIONS;
  *   backward `NutshellActivationGrad` { dy, x } / { activation } → dy·act′(x).
+ * - `NutshellGroupNorm` { x [N, …, C] (channels last), gamma [C], beta? } / { numGroups, epsilon } →
+ *   GroupNorm over each sample's positions × C/numGroups channels; backward `NutshellGroupNormGrad`
+ *   { dy, x, gamma } / { numGroups, epsilon } → [dx, dgamma [C], dbeta [C]].
  * - `NutshellAdam` { param, grad, m, v } / AdamAttrs → [param′, m′, v′]: one Adam / AdamW update
  *   (no gradient), PyTorch's formula with every float32 operation rounded in the order nn's
  *   composed update applies them (see adamCoefficients), so fused and composed agree bit for bit.
@@ -27,6 +30,8 @@ export const FUSED_KERNELS = {
   attentionGrad: 'NutshellAttentionGrad',
   activation: 'NutshellActivation',
   activationGrad: 'NutshellActivationGrad',
+  groupNorm: 'NutshellGroupNorm',
+  groupNormGrad: 'NutshellGroupNormGrad',
   adam: 'NutshellAdam',
 } as const;
 
@@ -81,6 +86,18 @@ export function fusedAttentionDims(kernel: string, qkv: { shape: number[]; dtype
   return [B, T, H, C3 / (3 * H)];
 }
 
+/** For kernel implementations: [N, S, C, G] of a channels-last float32 x [N, …, C] in numGroups groups. */
+export function fusedGroupNormDims(kernel: string, x: { shape: number[]; dtype: string }, numGroups: unknown): [number, number, number, number] {
+  if (x.dtype !== 'float32') throw new DTypeError(`${kernel}: x must be float32, got ${x.dtype}`);
+  if (x.shape.length < 2) throw new ShapeError(`${kernel}: x must be [N, …, C], got [${x.shape}]`);
+  const N = x.shape[0]!;
+  const C = x.shape[x.shape.length - 1]!;
+  const G = Number(numGroups);
+  if (!Number.isInteger(G) || G < 1 || C % G !== 0) throw new ShapeError(`${kernel}: ${C} channels do not split into ${String(numGroups)} groups`);
+  const S = x.shape.slice(1, -1).reduce((a, b) => a * b, 1);
+  return [N, S, C, G];
+}
+
 /** Whether the current backend registers kernel `name` (one of FUSED_KERNELS' values). */
 export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -94,6 +111,12 @@ function run(name: string, inputs: NamedTensorMap, attrs: NamedAttrMap): Tensor 
 export function fusedLayerNorm(x: Tensor, gamma: Tensor, beta: Tensor | null, epsilon: number): Tensor {
   const inputs: NamedTensorMap = beta ? { x, gamma, beta } : { x, gamma };
   return run(FUSED_KERNELS.layerNorm, inputs, { epsilon }) as Tensor;
+}
+
+/** GroupNorm of channels-last x [N, …, C] on the fused kernel (check hasFusedKernel(FUSED_KERNELS.groupNorm) first). */
+export function fusedGroupNorm(x: Tensor, gamma: Tensor, beta: Tensor | null, numGroups: number, epsilon: number): Tensor {
+  const inputs: NamedTensorMap = beta ? { x, gamma, beta } : { x, gamma };
+  return run(FUSED_KERNELS.groupNorm, inputs, { numGroups, epsilon }) as Tensor;
 }
 
 /** Causal multi-head self-attention of a fused qkv [B, T, 3·C] → [B, T, C] on the fused kernel. */
@@ -122,6 +145,18 @@ export function registerFusedKernelGradients(): void {
         const [x, gamma] = saved as [Tensor, Tensor];
         // One backward kernel gives all three; computed here (not per input) so they share the scope.
         const [dx, dgamma, dbeta] = run(FUSED_KERNELS.layerNormGrad, { dy: dy as Tensor, x, gamma }, attrs) as Tensor[];
+        const like = (g: Tensor) => (tf.util.arraysEqual(g.shape, gamma.shape) ? g : tf.reshape(g, gamma.shape));
+        return { x: () => dx!, gamma: () => like(dgamma!), beta: () => like(dbeta!) };
+      },
+    });
+  }
+  if (!tf.getGradient(FUSED_KERNELS.groupNorm)) {
+    tf.registerGradient({
+      kernelName: FUSED_KERNELS.groupNorm,
+      inputsToSave: ['x', 'gamma'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x, gamma] = saved as [Tensor, Tensor];
+        const [dx, dgamma, dbeta] = run(FUSED_KERNELS.groupNormGrad, { dy: dy as Tensor, x, gamma }, attrs) as Tensor[];
         const like = (g: Tensor) => (tf.util.arraysEqual(g.shape, gamma.shape) ? g : tf.reshape(g, gamma.shape));
         return { x: () => dx!, gamma: () => like(dgamma!), beta: () => like(dbeta!) };
       },

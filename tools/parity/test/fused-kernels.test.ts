@@ -1,7 +1,8 @@
-// The fused training kernels of @nutshell/core's contract (causal attention, activations and
-// LayerNorm, forward and backward; the Adam update is checked in nn's fused-adam test) on every backend that implements them (native in C, wasm in
-// AssemblyScript), against float64 references in plain JS and finite differences of them.
-import { FUSED_KERNELS, Rng, fusedActivation, fusedCausalAttention, fusedLayerNorm, hasFusedKernel, tf, type FusedActivation } from '@nutshell/core';
+// The fused training kernels of @nutshell/core's contract (causal attention, activations,
+// LayerNorm and GroupNorm, forward and backward; the Adam update is checked in nn's fused-adam
+// test) on every backend that implements them (native in C, wasm in AssemblyScript), against
+// float64 references in plain JS and finite differences of them.
+import { FUSED_KERNELS, Rng, fusedActivation, fusedCausalAttention, fusedGroupNorm, fusedLayerNorm, hasFusedKernel, tf, type FusedActivation } from '@nutshell/core';
 import { expectNoLeak } from '@nutshell/core/testing';
 import { probeBackend } from '@nutshell/parity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -228,6 +229,57 @@ for (const name of ['native', 'wasm']) {
           worst = Math.max(worst, Math.abs((up - down) / 2e-5 - got[i]!));
         }
         expect(worst).toBeLessThan(1e-4);
+      });
+    });
+
+    it(`${name}: NutshellGroupNorm (channels last) forward and gradients against float64 and finite differences`, () => {
+      const [N, S, C, G] = [2, 5, 6, 3];
+      const Cg = C / G;
+      const xs = seeded('gn-x', N * S * C, 2);
+      const gs = seeded('gn-g', C);
+      const bs = seeded('gn-b', C);
+      const w = seeded('gn-w', N * S * C);
+      const eps = 1e-5;
+      const size = N * S * C;
+      // L = Σ w · GroupNorm(x; gamma, beta) in float64, over the concatenated (x, gamma, beta).
+      const loss = (v: Float64Array) => {
+        let total = 0;
+        for (let n = 0; n < N; n++) {
+          for (let g = 0; g < G; g++) {
+            const idx: number[] = [];
+            for (let s = 0; s < S; s++) for (let c = 0; c < Cg; c++) idx.push((n * S + s) * C + g * Cg + c);
+            const mean = idx.reduce((a, i) => a + v[i]!, 0) / idx.length;
+            const variance = idx.reduce((a, i) => a + (v[i]! - mean) ** 2, 0) / idx.length;
+            for (const i of idx) {
+              const c = i % C;
+              total += w[i]! * (((v[i]! - mean) / Math.sqrt(variance + eps)) * v[size + c]! + v[size + C + c]!);
+            }
+          }
+        }
+        return total;
+      };
+      tf.tidy(() => {
+        const x = tf.tensor4d(xs, [N, 1, S, C]);
+        const gamma = tf.tensor1d(gs);
+        const beta = tf.tensor1d(bs);
+        const wt = tf.tensor4d(w, [N, 1, S, C]);
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fusedGroupNorm(a, g, b, G, eps), wt));
+        const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, gamma, beta]).map((t) => Array.from(t.dataSync()));
+        const got = [...grads[0]!, ...grads[1]!, ...grads[2]!];
+        const v = Float64Array.from([...xs, ...gs, ...bs]);
+        expect(Math.abs(f(x, gamma, beta).dataSync()[0]! - loss(v))).toBeLessThan(1e-4);
+        let worst = 0;
+        for (let i = 0; i < v.length; i++) {
+          const keep = v[i]!;
+          v[i] = keep + 1e-5;
+          const up = loss(v);
+          v[i] = keep - 1e-5;
+          const down = loss(v);
+          v[i] = keep;
+          worst = Math.max(worst, Math.abs((up - down) / 2e-5 - got[i]!));
+        }
+        expect(worst).toBeLessThan(1e-4);
+        expect(() => fusedGroupNorm(tf.zeros([2, 3, 5]), tf.ones([5]), null, 2, eps)).toThrow(/5 channels do not split into 2 groups/);
       });
     });
 

@@ -1,13 +1,13 @@
 import {
-  FUSED_KERNELS, fusedActivationCode, fusedAttentionDims, util,
+  FUSED_KERNELS, fusedActivationCode, fusedAttentionDims, fusedGroupNormDims, util,
   type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
 } from '@nutshell/core';
 import type { NativeBackend } from '../native_backend.js';
 
 /**
  * The fused training kernels of @nutshell/core's contract (see its fused-kernels.ts) on the addon:
- * causal attention forward/backward (src-c/attention.c) and activations with their gradients
- * (src-c/activation.c). The gradients themselves are registered by core.
+ * causal attention forward/backward (src-c/attention.c), activations with their gradients
+ * (src-c/activation.c) and GroupNorm forward/backward (src-c/group_norm.c). The gradients themselves are registered by core.
  */
 type KernelArgs = { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap };
 
@@ -73,6 +73,32 @@ function activationGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
   return backend.adopt([...x.shape], dx);
 }
 
+function groupNorm({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
+  const backend = b as NativeBackend;
+  const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta?: TensorInfo };
+  const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
+  const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNorm, x, numGroups);
+  requireFloat32(FUSED_KERNELS.groupNorm, beta ? { gamma, beta } : { gamma });
+  for (const t of beta ? [gamma, beta] : [gamma]) if (util.sizeFromShape(t.shape) !== C) fail(FUSED_KERNELS.groupNorm, `gamma and beta must have ${C} values, got [${t.shape}]`);
+  const out = new Float32Array(N * S * C);
+  backend.addon.groupNorm(backend.float32(x), backend.float32(gamma), beta ? backend.float32(beta) : null, out, Int32Array.of(N, S, C, G), epsilon ?? 1e-5);
+  return backend.adopt([...x.shape], out);
+}
+
+function groupNormGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] {
+  const backend = b as NativeBackend;
+  const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
+  const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
+  const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNormGrad, x, numGroups);
+  requireFloat32(FUSED_KERNELS.groupNormGrad, { dy, gamma });
+  if (!util.arraysEqual(dy.shape, x.shape)) fail(FUSED_KERNELS.groupNormGrad, `dy [${dy.shape}] and x [${x.shape}] differ`);
+  const dx = new Float32Array(N * S * C);
+  const dgamma = new Float32Array(C);
+  const dbeta = new Float32Array(C);
+  backend.addon.groupNormGrad(backend.float32(dy), backend.float32(x), backend.float32(gamma), dx, dgamma, dbeta, Int32Array.of(N, S, C, G), epsilon ?? 1e-5);
+  return [backend.adopt([...x.shape], dx), backend.adopt([C], dgamma), backend.adopt([C], dbeta)];
+}
+
 const k = (kernelName: string, f: (args: KernelArgs) => TensorInfo | TensorInfo[]): KernelConfig => ({
   kernelName,
   backendName: 'native',
@@ -84,4 +110,6 @@ export const nativeTrainingKernels: KernelConfig[] = [
   k(FUSED_KERNELS.attentionGrad, attentionGrad),
   k(FUSED_KERNELS.activation, activation),
   k(FUSED_KERNELS.activationGrad, activationGrad),
+  k(FUSED_KERNELS.groupNorm, groupNorm),
+  k(FUSED_KERNELS.groupNormGrad, groupNormGrad),
 ];

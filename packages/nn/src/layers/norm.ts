@@ -1,4 +1,4 @@
-import { FUSED_KERNELS, InvalidArgumentError, assertPositiveInt, fusedLayerNorm, hasFusedKernel, tf, type Tensor, type Variable } from '@nutshell/core';
+import { FUSED_KERNELS, InvalidArgumentError, assertPositiveInt, fusedGroupNorm, fusedLayerNorm, hasFusedKernel, tf, type Tensor, type Variable } from '@nutshell/core';
 import { Module, shapeError, type Parameter } from '../module.js';
 
 /** torch.nn.LayerNorm over the trailing `normalizedShape` dims (biased variance). */
@@ -155,6 +155,10 @@ export class GroupNorm extends Module {
     if (x.rank < 2 || x.shape[axis] !== this.numChannels) shapeError('GroupNorm', 'input', `${this.numChannels} channels on axis ${axis}`, x.shape);
     const G = this.numGroups;
     const C = this.numChannels;
+    // Channels last with an affine weight: one kernel each way where the backend has them.
+    if (last && this.weight && x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.groupNorm)) {
+      return fusedGroupNorm(x, this.weight, this.bias, G, this.options.eps ?? 1e-5);
+    }
     return tf.tidy(() => {
       const N = x.shape[0]!;
       const grouped = last ? tf.reshape(x, [N, -1, G, C / G]) : tf.reshape(x, [N, G, -1]);
