@@ -105,43 +105,63 @@ static int64_t images_per_chunk(const ConvParams *p, size_t colPerImage) {
   return k;
 }
 
-/* col[(oh*outW+ow), (fh*fW+fw)*inC + c] = x[img, ih, iw, c] (0 outside the image). */
+/* col[(oh*outW+ow), (fh*fW+fw)*inC + c] = x[img, ih, iw, c] (0 outside the image). With unit
+ * dilation the fW taps of one filter row are adjacent in x, so a row inside the image is one copy
+ * of fW*inC floats (per-tap copies of inC floats cost more than the data for small inC). */
 static void im2col(const ConvParams *p, const float *x, float *col) {
   const int64_t K = p->fH * p->fW * p->inC;
-  const size_t cbytes = (size_t)p->inC * sizeof(float);
+  const int64_t C = p->inC, span = p->fW * C;
   for (int64_t oh = 0; oh < p->outH; oh++) {
     for (int64_t ow = 0; ow < p->outW; ow++) {
       float *row = col + (oh * p->outW + ow) * K;
+      const int64_t iw0 = ow * p->sW - p->padL;
+      const int whole = p->dW == 1 && iw0 >= 0 && iw0 + p->fW <= p->inW;
       for (int64_t fh = 0; fh < p->fH; fh++) {
         const int64_t ih = oh * p->sH - p->padT + fh * p->dH;
-        for (int64_t fw = 0; fw < p->fW; fw++) {
-          const int64_t iw = ow * p->sW - p->padL + fw * p->dW;
-          float *dst = row + (fh * p->fW + fw) * p->inC;
-          if (ih < 0 || ih >= p->inH || iw < 0 || iw >= p->inW)
-            memset(dst, 0, cbytes);
-          else
-            memcpy(dst, x + (ih * p->inW + iw) * p->inC, cbytes);
+        float *dst = row + fh * span;
+        if (ih < 0 || ih >= p->inH) {
+          memset(dst, 0, (size_t)span * sizeof(float));
+        } else if (whole) {
+          memcpy(dst, x + (ih * p->inW + iw0) * C, (size_t)span * sizeof(float));
+        } else {
+          for (int64_t fw = 0; fw < p->fW; fw++) {
+            const int64_t iw = iw0 + fw * p->dW;
+            if (iw < 0 || iw >= p->inW)
+              memset(dst + fw * C, 0, (size_t)C * sizeof(float));
+            else
+              memcpy(dst + fw * C, x + (ih * p->inW + iw) * C, (size_t)C * sizeof(float));
+          }
         }
       }
     }
   }
 }
 
-/* The adjoint of im2col: dx[img, ih, iw, c] += col[...] (dx must start zeroed). */
+/* The adjoint of im2col: dx[img, ih, iw, c] += col[...] (dx must start zeroed); whole filter
+ * rows inside the image as one run, as in im2col. */
 static void col2im(const ConvParams *p, const float *col, float *dx) {
   const int64_t K = p->fH * p->fW * p->inC;
+  const int64_t C = p->inC, span = p->fW * C;
   for (int64_t oh = 0; oh < p->outH; oh++) {
     for (int64_t ow = 0; ow < p->outW; ow++) {
       const float *row = col + (oh * p->outW + ow) * K;
+      const int64_t iw0 = ow * p->sW - p->padL;
+      const int whole = p->dW == 1 && iw0 >= 0 && iw0 + p->fW <= p->inW;
       for (int64_t fh = 0; fh < p->fH; fh++) {
         const int64_t ih = oh * p->sH - p->padT + fh * p->dH;
         if (ih < 0 || ih >= p->inH) continue;
+        const float *src = row + fh * span;
+        if (whole) {
+          float *restrict dst = dx + (ih * p->inW + iw0) * C;
+          for (int64_t i = 0; i < span; i++) dst[i] += src[i];
+          continue;
+        }
         for (int64_t fw = 0; fw < p->fW; fw++) {
-          const int64_t iw = ow * p->sW - p->padL + fw * p->dW;
+          const int64_t iw = iw0 + fw * p->dW;
           if (iw < 0 || iw >= p->inW) continue;
-          const float *src = row + (fh * p->fW + fw) * p->inC;
-          float *dst = dx + (ih * p->inW + iw) * p->inC;
-          for (int64_t c = 0; c < p->inC; c++) dst[c] += src[c];
+          const float *s = src + fw * C;
+          float *restrict dst = dx + (ih * p->inW + iw) * C;
+          for (int64_t c = 0; c < C; c++) dst[c] += s[c];
         }
       }
     }
