@@ -18,6 +18,7 @@
  * not depend on the thread count. Per pair the head's rows are copied to contiguous scratch.
  */
 #include "common.h"
+#include "activation.h" /* exp_fast */
 
 typedef struct {
   const float *qkv, *dy, *y, *lse;
@@ -47,6 +48,11 @@ static void gather_head(const float *qkv_b, int part, int64_t h, int64_t T, int6
   for (int64_t t = 0; t < T; t++) memcpy(dst + t * d, qkv_b + t * 3 * C + part * C + h * d, (size_t)d * sizeof(float));
 }
 
+/* p[j] = e^(p[j] - m) for j < n: a separate loop, so it vectorises (exp_fast is branch-free). */
+static void exp_shifted(float *restrict p, float m, int64_t n) {
+  for (int64_t j = 0; j < n; j++) p[j] = exp_fast(p[j] - m);
+}
+
 HOT_LOOP static void forward_pairs(void *ctx, int64_t lo, int64_t hi) {
   AttnTask *a = (AttnTask *)ctx;
   const int64_t T = a->T, H = a->H, d = a->d, C = H * d;
@@ -69,11 +75,9 @@ HOT_LOOP static void forward_pairs(void *ctx, int64_t lo, int64_t hi) {
         p[j] = a->scale * dot(qi, K + j * d, d);
         if (p[j] > m) m = p[j];
       }
+      exp_shifted(p, m, i + 1);
       double sum = 0;
-      for (int64_t j = 0; j <= i; j++) {
-        p[j] = expf(p[j] - m);
-        sum += p[j];
-      }
+      for (int64_t j = 0; j <= i; j++) sum += p[j];
       const float inv = (float)(1.0 / sum);
       float *yi = a->out + (b * T + i) * C + h * d;
       memset(yi, 0, (size_t)d * sizeof(float));
@@ -87,12 +91,13 @@ HOT_LOOP static void forward_pairs(void *ctx, int64_t lo, int64_t hi) {
 HOT_LOOP static void backward_pairs(void *ctx, int64_t lo, int64_t hi) {
   AttnTask *a = (AttnTask *)ctx;
   const int64_t T = a->T, H = a->H, d = a->d, C = H * d;
-  float *buf = (float *)malloc((size_t)(6 * T * d + T) * sizeof(float));
+  float *buf = (float *)malloc((size_t)(6 * T * d + 3 * T) * sizeof(float));
   if (!buf) {
     a->failed = 1;
     return;
   }
   float *Q = buf, *K = Q + T * d, *V = K + T * d, *dQ = V + T * d, *dK = dQ + T * d, *dV = dK + T * d, *D = dV + T * d;
+  float *P = D + T, *dS = P + T; /* one query row's weights and score gradients */
   for (int64_t bh = lo; bh < hi; bh++) {
     const int64_t b = bh / H, h = bh % H;
     const float *src = a->qkv + b * T * 3 * C;
@@ -103,14 +108,15 @@ HOT_LOOP static void backward_pairs(void *ctx, int64_t lo, int64_t hi) {
     for (int64_t i = 0; i < T; i++) D[i] = dot(a->dy + (b * T + i) * C + h * d, a->y + (b * T + i) * C + h * d, d);
     for (int64_t i = 0; i < T; i++) {
       const float *qi = Q + i * d, *gi = a->dy + (b * T + i) * C + h * d;
-      const float l = a->lse[bh * T + i];
       float *dqi = dQ + i * d;
+      /* p_ij = e^(scale q_i.k_j - lse_i), recomputed; ds_ij = p_ij (dy_i.v_j - D_i) scale. */
+      for (int64_t j = 0; j <= i; j++) P[j] = a->scale * dot(qi, K + j * d, d);
+      exp_shifted(P, a->lse[bh * T + i], i + 1);
+      for (int64_t j = 0; j <= i; j++) dS[j] = P[j] * (dot(gi, V + j * d, d) - D[i]) * a->scale;
       for (int64_t j = 0; j <= i; j++) {
-        const float pij = expf(a->scale * dot(qi, K + j * d, d) - l);
-        axpy(pij, gi, dV + j * d, d);
-        const float ds = pij * (dot(gi, V + j * d, d) - D[i]) * a->scale;
-        axpy(ds, K + j * d, dqi, d);
-        axpy(ds, qi, dK + j * d, d);
+        axpy(P[j], gi, dV + j * d, d);
+        axpy(dS[j], K + j * d, dqi, d);
+        axpy(dS[j], qi, dK + j * d, d);
       }
     }
     float *dst = a->dqkv + b * T * 3 * C;

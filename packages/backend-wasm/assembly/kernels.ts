@@ -51,6 +51,14 @@ function gatherHead(qkvB: usize, part: i32, h: i32, T: i32, C: i32, d: i32, dst:
 
 // ---------- causal attention ----------
 
+/** p[j] = e^(p[j] − m) for j < n, four lanes at a time (the tail through a splatted vector). */
+function expShifted(p: usize, m: f32, n: i32): void {
+  const vm = f32x4.splat(m);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(p + (<usize>j << 2), expFast4(f32x4.sub(v128.load(p + (<usize>j << 2)), vm)));
+  for (; j < n; j++) store<f32>(p + (<usize>j << 2), f32x4.extract_lane(expFast4(f32x4.splat(load<f32>(p + (<usize>j << 2)) - m)), 0));
+}
+
 /**
  * y [B, T, H·d] and lse [B, H, T] from qkv [B, T, 3·H·d]; scratch holds 3·T·d + T floats.
  */
@@ -71,12 +79,9 @@ export function causalAttention(qkv: usize, y: usize, lse: usize, scratch: usize
           store<f32>(p + (<usize>j << 2), s);
           if (s > m) m = s;
         }
+        expShifted(p, m, i + 1);
         let sum: f64 = 0;
-        for (let j = 0; j <= i; j++) {
-          const e = expFast(load<f32>(p + (<usize>j << 2)) - m);
-          store<f32>(p + (<usize>j << 2), e);
-          sum += e;
-        }
+        for (let j = 0; j <= i; j++) sum += <f64>load<f32>(p + (<usize>j << 2));
         const inv = <f32>(1.0 / sum);
         const yi = y + (<usize>((b * T + i) * C + h * d) << 2);
         zero(yi, d);
@@ -89,13 +94,14 @@ export function causalAttention(qkv: usize, y: usize, lse: usize, scratch: usize
 
 /**
  * dqkv [B, T, 3·H·d] for dy [B, T, H·d] given the forward's qkv, y and lse; scratch holds
- * 6·T·d + T floats. p_ij = exp(scale q_i·k_j − lse_i), D_i = dy_i·y_i:
+ * 6·T·d + 2·T floats. p_ij = exp(scale q_i·k_j − lse_i), D_i = dy_i·y_i:
  * dv_j = Σ_i p_ij dy_i, ds_ij = p_ij (dy_i·v_j − D_i), dq_i = scale Σ_j ds_ij k_j, dk_j = scale Σ_i ds_ij q_i.
  */
 export function causalAttentionGrad(dy: usize, qkv: usize, y: usize, lse: usize, dqkv: usize, scratch: usize, B: i32, T: i32, H: i32, d: i32, scale: f32): void {
   const C = H * d;
   const td = <usize>(T * d) << 2;
   const Q = scratch, K = Q + td, V = K + td, dQ = V + td, dK = dQ + td, dV = dK + td, D = dV + td;
+  const P = D + (<usize>T << 2); // one query row's attention weights
   for (let b = 0; b < B; b++) {
     const src = qkv + (<usize>(b * T * 3 * C) << 2);
     for (let h = 0; h < H; h++) {
@@ -113,9 +119,11 @@ export function causalAttentionGrad(dy: usize, qkv: usize, y: usize, lse: usize,
         const l = load<f32>(lse + (<usize>((b * H + h) * T + i) << 2));
         const Di = load<f32>(D + (<usize>i << 2));
         const dqi = dQ + (<usize>(i * d) << 2);
+        for (let j = 0; j <= i; j++) store<f32>(P + (<usize>j << 2), scale * dot(qi, K + (<usize>(j * d) << 2), d));
+        expShifted(P, l, i + 1);
         for (let j = 0; j <= i; j++) {
+          const pij = load<f32>(P + (<usize>j << 2));
           const kj = K + (<usize>(j * d) << 2);
-          const pij = expFast(scale * dot(qi, kj, d) - l);
           axpy(pij, gi, dV + (<usize>(j * d) << 2), d);
           const ds = pij * (dot(gi, V + (<usize>(j * d) << 2), d) - Di) * scale;
           axpy(ds, kj, dqi, d);

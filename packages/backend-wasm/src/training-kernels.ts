@@ -101,7 +101,7 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     if (!tf.util.arraysEqual(dy.shape, [B, T, C]) || !tf.util.arraysEqual(y.shape, dy.shape) || !tf.util.arraysEqual(lse.shape, [B, H, T])) {
       throw new Error(`${FUSED_KERNELS.attentionGrad}: expected dy and y [${[B, T, C]}], lse [${[B, H, T]}]; got [${dy.shape}], [${y.shape}], [${lse.shape}]`);
     }
-    const [pdy, pq, py, pl, pd, ps] = arena.layout(B * T * C, B * T * 3 * C, B * T * C, B * H * T, B * T * 3 * C, 6 * T * d + T) as [number, number, number, number, number, number];
+    const [pdy, pq, py, pl, pd, ps] = arena.layout(B * T * C, B * T * 3 * C, B * T * C, B * H * T, B * T * 3 * C, 6 * T * d + 2 * T) as [number, number, number, number, number, number];
     copyIn(backend, [[dy, pdy], [qkv, pq], [y, py], [lse, pl]]);
     if (B * T > 0) k.causalAttentionGrad(pdy, pq, py, pl, pd, ps, B, T, H, d, scale);
     return output(backend, [...qkv.shape], pd);

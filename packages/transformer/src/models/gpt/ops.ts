@@ -73,7 +73,11 @@ export function embed(weight: Tensor, ids: Tensor): Tensor {
       save([flat]);
       return {
         value: tf.gather(w, flat),
-        gradFunc: (dy: Tensor, saved: Tensor[]) => tf.matMul(swap(tf.oneHot(saved[0]!, V)), tf.reshape(dy, [n, C])),
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const hot = tf.cast(tf.oneHot(saved[0]!, V), 'float32');
+          const rows = tf.reshape(dy, [n, C]);
+          return TRANSPOSE_FLAG_BACKENDS.has(tf.getBackend()) ? tf.matMul(hot, rows, true, false) : tf.matMul(swap(hot), rows);
+        },
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (w: Tensor) => Tensor;
     out = f(weight);
