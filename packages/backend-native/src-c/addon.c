@@ -235,6 +235,16 @@ static napi_value conv_common(napi_env env, napi_callback_info info, int mode) {
   }
   const size_t xImage = (size_t)p.inH * p.inW * p.inC;
   const size_t yImage = (size_t)rowsPerImage * p.outC;
+  /* The filter gradient as dwT[OC,K] = dy^T col when K > OC (then transposed into dw): OpenBLAS
+   * runs that orientation ~15% faster for these tall-skinny products; for K <= OC it is slower. */
+  float *dwT = NULL;
+  if (mode == CONV_BACKPROP_FILTER && K > OC) {
+    dwT = (float *)malloc((size_t)K * OC * sizeof(float));
+    if (!dwT) {
+      napi_throw_error(env, "E_NATIVE_MEMORY", "conv2d: cannot allocate the filter gradient buffer");
+      return NULL;
+    }
+  }
   for (int64_t n0 = 0; n0 < p.n; n0 += chunk) {
     const int64_t nb = (p.n - n0 < chunk) ? p.n - n0 : chunk;
     const int M = (int)(nb * rowsPerImage);
@@ -247,9 +257,18 @@ static napi_value conv_common(napi_env env, napi_callback_info info, int mode) {
       for (int64_t j = 0; j < nb; j++) col2im(&p, col + j * colPerImage, out + (n0 + j) * xImage);
     } else {
       for (int64_t j = 0; j < nb; j++) im2col(&p, p0 + (n0 + j) * xImage, col + j * colPerImage);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OC, M, 1.0f, col, K, p1 + n0 * yImage, OC,
-                  n0 == 0 ? 0.0f : 1.0f, out, OC);
+      if (dwT)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, K, M, 1.0f, p1 + n0 * yImage, OC, col, K,
+                    n0 == 0 ? 0.0f : 1.0f, dwT, K);
+      else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OC, M, 1.0f, col, K, p1 + n0 * yImage, OC,
+                    n0 == 0 ? 0.0f : 1.0f, out, OC);
     }
+  }
+  if (dwT) {
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t oc = 0; oc < OC; oc++) out[k * OC + oc] = dwT[oc * K + k];
+    free(dwT);
   }
   return NULL;
 }
