@@ -8,6 +8,7 @@
  *       with xhat = (x - mean) * rstd and g = dy * gamma over each (sample, group):
  *       dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
  *       dgamma[c] = sum dy * xhat, dbeta[c] = sum dy (over samples and positions, fixed order).
+ * (sample, group) pairs are split over threads; results do not depend on the thread count.
  */
 #include "common.h"
 
@@ -46,6 +47,74 @@ static void group_stats(const float *x, const GroupDims *d, int64_t n, int64_t g
   *rstd_out = 1.0 / sqrt(sq / count + eps);
 }
 
+typedef struct {
+  const GroupDims *d;
+  const float *x, *dy, *gamma, *beta;
+  float *out;  /* y (forward) or dx (backward) */
+  double *acc; /* backward: [N][2][C] per-sample sums of dy*xhat and dy */
+  double eps;
+} GnTask;
+
+static void forward_groups(void *ctx, int64_t lo, int64_t hi) {
+  const GnTask *t = (const GnTask *)ctx;
+  const GroupDims *d = t->d;
+  for (int64_t ng = lo; ng < hi; ng++) {
+    const int64_t n = ng / d->G, g = ng % d->G;
+    float mean;
+    double rstd;
+    group_stats(t->x, d, n, g, t->eps, &mean, &rstd);
+    const float inv = (float)rstd;
+    const int64_t off = n * d->S * d->C + g * d->Cg;
+    const float *gm = t->gamma + g * d->Cg, *bt = t->beta ? t->beta + g * d->Cg : NULL;
+    for (int64_t s = 0; s < d->S; s++) {
+      const float *p = t->x + off + s * d->C;
+      float *q = t->out + off + s * d->C;
+      for (int64_t c = 0; c < d->Cg; c++) {
+        float y = (p[c] - mean) * inv * gm[c];
+        if (bt) y += bt[c];
+        q[c] = y;
+      }
+    }
+  }
+}
+
+static void backward_groups(void *ctx, int64_t lo, int64_t hi) {
+  const GnTask *t = (const GnTask *)ctx;
+  const GroupDims *d = t->d;
+  const double count = (double)(d->S * d->Cg);
+  for (int64_t ng = lo; ng < hi; ng++) {
+    const int64_t n = ng / d->G, g = ng % d->G;
+    float meanf;
+    double rstd;
+    group_stats(t->x, d, n, g, t->eps, &meanf, &rstd);
+    const double mean = meanf;
+    const int64_t off = n * d->S * d->C + g * d->Cg;
+    const float *gm = t->gamma + g * d->Cg;
+    double *sg = t->acc + (n * 2) * d->C + g * d->Cg, *sb = t->acc + (n * 2 + 1) * d->C + g * d->Cg;
+    double mg = 0, mgx = 0;
+    for (int64_t s = 0; s < d->S; s++) {
+      const float *p = t->x + off + s * d->C, *e = t->dy + off + s * d->C;
+      for (int64_t c = 0; c < d->Cg; c++) {
+        const double xh = (p[c] - mean) * rstd, gi = (double)e[c] * gm[c];
+        mg += gi;
+        mgx += gi * xh;
+        sg[c] += (double)e[c] * xh;
+        sb[c] += e[c];
+      }
+    }
+    mg /= count;
+    mgx /= count;
+    for (int64_t s = 0; s < d->S; s++) {
+      const float *p = t->x + off + s * d->C, *e = t->dy + off + s * d->C;
+      float *q = t->out + off + s * d->C;
+      for (int64_t c = 0; c < d->Cg; c++) {
+        const double xh = (p[c] - mean) * rstd, gi = (double)e[c] * gm[c];
+        q[c] = (float)(rstd * (gi - mg - xh * mgx));
+      }
+    }
+  }
+}
+
 static napi_value GroupNorm(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   float *x, *gamma, *beta, *out;
@@ -61,25 +130,8 @@ static napi_value GroupNorm(napi_env env, napi_callback_info info) {
     throw_msg(env, "groupNorm: buffers smaller than params say");
     return NULL;
   }
-  for (int64_t n = 0; n < d.N; n++) {
-    for (int64_t g = 0; g < d.G; g++) {
-      float mean;
-      double rstd;
-      group_stats(x, &d, n, g, eps, &mean, &rstd);
-      const float inv = (float)rstd;
-      const int64_t off = n * d.S * d.C + g * d.Cg;
-      const float *gm = gamma + g * d.Cg, *bt = beta ? beta + g * d.Cg : NULL;
-      for (int64_t s = 0; s < d.S; s++) {
-        const float *p = x + off + s * d.C;
-        float *q = out + off + s * d.C;
-        for (int64_t c = 0; c < d.Cg; c++) {
-          float y = (p[c] - mean) * inv * gm[c];
-          if (bt) y += bt[c];
-          q[c] = y;
-        }
-      }
-    }
-  }
+  GnTask t = {&d, x, NULL, gamma, beta, out, NULL, eps};
+  parallel_range(d.N * d.G, 1, forward_groups, &t);
   return NULL;
 }
 
@@ -98,46 +150,23 @@ static napi_value GroupNormGrad(napi_env env, napi_callback_info info) {
     throw_msg(env, "groupNormGrad: buffers smaller than params say");
     return NULL;
   }
-  double *acc = (double *)calloc((size_t)(2 * d.C), sizeof(double)); /* dgamma, dbeta */
+  /* Per-sample column sums (each (sample, group) writes only its own), reduced over samples in a
+   * fixed order afterwards: the same numbers whatever the thread count. */
+  double *acc = (double *)calloc((size_t)(2 * d.N * d.C), sizeof(double));
   if (!acc) {
     napi_throw_error(env, "E_NATIVE_MEMORY", "groupNormGrad: out of memory");
     return NULL;
   }
-  const double count = (double)(d.S * d.Cg);
-  for (int64_t n = 0; n < d.N; n++) {
-    for (int64_t g = 0; g < d.G; g++) {
-      float meanf;
-      double rstd;
-      group_stats(x, &d, n, g, eps, &meanf, &rstd);
-      const double mean = meanf;
-      const int64_t off = n * d.S * d.C + g * d.Cg;
-      const float *gm = gamma + g * d.Cg;
-      double mg = 0, mgx = 0;
-      for (int64_t s = 0; s < d.S; s++) {
-        const float *p = x + off + s * d.C, *e = dy + off + s * d.C;
-        for (int64_t c = 0; c < d.Cg; c++) {
-          const double xh = (p[c] - mean) * rstd, gi = (double)e[c] * gm[c];
-          mg += gi;
-          mgx += gi * xh;
-          acc[g * d.Cg + c] += (double)e[c] * xh;
-          acc[d.C + g * d.Cg + c] += e[c];
-        }
-      }
-      mg /= count;
-      mgx /= count;
-      for (int64_t s = 0; s < d.S; s++) {
-        const float *p = x + off + s * d.C, *e = dy + off + s * d.C;
-        float *q = dx + off + s * d.C;
-        for (int64_t c = 0; c < d.Cg; c++) {
-          const double xh = (p[c] - mean) * rstd, gi = (double)e[c] * gm[c];
-          q[c] = (float)(rstd * (gi - mg - xh * mgx));
-        }
-      }
-    }
-  }
+  GnTask t = {&d, x, dy, gamma, NULL, dx, acc, eps};
+  parallel_range(d.N * d.G, 1, backward_groups, &t);
   for (int64_t c = 0; c < d.C; c++) {
-    dg[c] = (float)acc[c];
-    db[c] = (float)acc[d.C + c];
+    double sg = 0, sb = 0;
+    for (int64_t n = 0; n < d.N; n++) {
+      sg += acc[(n * 2) * d.C + c];
+      sb += acc[(n * 2 + 1) * d.C + c];
+    }
+    dg[c] = (float)sg;
+    db[c] = (float)sb;
   }
   free(acc);
   return NULL;
