@@ -193,6 +193,8 @@ void register_fused(napi_env env, napi_value exports);
 void register_attention(napi_env env, napi_value exports);
 void register_activation(napi_env env, napi_value exports);
 void register_group_norm(napi_env env, napi_value exports);
+int conv3x3_supported(void);
+int conv3x3(const float *x, const float *w, float *out, int64_t N, int64_t H, int64_t W, int64_t IC, int64_t OC);
 void register_pool(napi_env env, napi_value exports);
 void register_gather(napi_env env, napi_value exports);
 void register_optim(napi_env env, napi_value exports);

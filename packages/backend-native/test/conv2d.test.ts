@@ -27,6 +27,12 @@ const cases: Case[] = [
   { name: 'filter larger than input, SAME', x: [1, 4, 4, 2], w: [5, 5, 2, 3], strides: 1, pad: 'same' },
   { name: 'dilation 2 SAME', x: [2, 9, 9, 3], w: [3, 3, 3, 4], strides: 1, pad: 'same', dilations: 2 },
   { name: 'dilations [2,3] VALID', x: [1, 11, 12, 2], w: [3, 2, 2, 3], strides: 1, pad: 'valid', dilations: [2, 3] },
+  // The direct 3x3 kernel (src-c/conv3x3.c): 'same', stride 1, output channels a multiple of 8,
+  // rows of at least 8; its input gradient needs input channels a multiple of 8 too.
+  { name: '3x3 SAME direct kernel, ragged width (blocks of 4, 4, 2)', x: [2, 9, 10, 8], w: [3, 3, 8, 16], strides: 1, pad: 'same' },
+  { name: '3x3 SAME direct kernel, 24 output channels (16 + 8)', x: [1, 5, 13, 16], w: [3, 3, 16, 24], strides: 1, pad: 'same' },
+  { name: '3x3 SAME direct forward, one input channel (input gradient via im2col)', x: [3, 8, 9, 1], w: [3, 3, 1, 8], strides: 1, pad: 'same' },
+  { name: '3x3 SAME narrow rows (im2col)', x: [2, 6, 5, 8], w: [3, 3, 8, 8], strides: 1, pad: 'same' },
 ];
 
 describe.skipIf(!availability.available)(`native conv2d vs tfjs cpu${skipNote}`, () => {
