@@ -19,15 +19,16 @@ const swap = (t: Tensor): Tensor => {
  */
 const TRANSPOSE_FLAG_BACKENDS = new Set(['native', 'cpu', 'webgpu']);
 
+/** tf.matMul with tfjs' own gradient; a rank-2 b multiplies a flattened to 2-D (tfjs' gradient does not sum a broadcast batch back). */
+function flagMatMul(a: Tensor, b: Tensor, transposeB: boolean): Tensor {
+  if (b.rank !== 2 || a.rank <= 2) return tf.matMul(a, b, false, transposeB);
+  const n = b.shape[transposeB ? 0 : 1]!;
+  return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(a, [-1, a.shape[a.rank - 1]!]), b, false, transposeB), [...a.shape.slice(0, -1), n]));
+}
+
 /** a·b for [..., m, k] × [..., k, n] with equal batch dims (or rank-2 b); on wasm, gradients without transposed matMuls. */
 export function mm(a: Tensor, b: Tensor): Tensor {
-  if (TRANSPOSE_FLAG_BACKENDS.has(tf.getBackend())) {
-    // tfjs' gradient does not sum a broadcast batch back for a rank-2 b: multiply as 2-D.
-    if (b.rank === 2 && a.rank > 2) {
-      return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(a, [-1, a.shape[a.rank - 1]!]), b), [...a.shape.slice(0, -1), b.shape[1]!]));
-    }
-    return tf.matMul(a, b);
-  }
+  if (TRANSPOSE_FLAG_BACKENDS.has(tf.getBackend())) return flagMatMul(a, b, false);
   const f = tf.customGrad(((x: Tensor, y: Tensor, save: (t: Tensor[]) => void) => {
     save([x, y]);
     return {
@@ -48,12 +49,7 @@ export function mm(a: Tensor, b: Tensor): Tensor {
 
 /** a·bᵀ (b stored [n, k], e.g. a tied embedding used as the output layer). */
 export function mmT(a: Tensor, b: Tensor): Tensor {
-  if (TRANSPOSE_FLAG_BACKENDS.has(tf.getBackend())) {
-    if (b.rank === 2 && a.rank > 2) {
-      return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(a, [-1, a.shape[a.rank - 1]!]), b, false, true), [...a.shape.slice(0, -1), b.shape[0]!]));
-    }
-    return tf.matMul(a, b, false, true);
-  }
+  if (TRANSPOSE_FLAG_BACKENDS.has(tf.getBackend())) return flagMatMul(a, b, true);
   return tf.tidy(() => mm(a, swap(b)));
 }
 
