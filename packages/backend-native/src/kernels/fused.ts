@@ -8,7 +8,7 @@ import type { NativeBackend } from '../native_backend.js';
  * Fused inference kernels (src-c/fused.c) under nutshell's own kernel names, for model code that
  * checks `getKernel(name, tf.getBackend())` and otherwise composes the same math from tfjs ops.
  * They serve decoding (generation with a KV cache); only the LayerNorm has a gradient (its own
- * backward kernel), so it can also replace a composed LayerNorm in training.
+ * backward kernel; @nutshell/core registers the gradient), so nn's LayerNorm uses it in training too.
  *
  * Contracts (inputs / attrs):
  * - `NutshellLayerNorm`: { x, gamma, beta? } / { epsilon } → LayerNorm over the last axis.
