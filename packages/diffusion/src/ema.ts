@@ -1,4 +1,4 @@
-import { InvalidArgumentError, tf, type Tensor, type Variable } from '@nutshell/core';
+import { InvalidArgumentError, ShapeError, tf, type Tensor, type Variable } from '@nutshell/core';
 import type { Module } from '@nutshell/nn';
 
 /**
@@ -38,6 +38,23 @@ export class EMA {
   /** The averaged weights by parameter path (live variables; do not dispose). */
   stateDict(): Record<string, Tensor> {
     return Object.fromEntries(this.shadow);
+  }
+
+  /**
+   * Restores averages saved with `stateDict` (and the update count, which drives the warm-up) so a
+   * resumed run continues the same average. Every shadow entry must be present with its shape.
+   */
+  loadStateDict(dict: Record<string, Tensor>, updates: number): void {
+    if (!Number.isInteger(updates) || updates < 0) throw new InvalidArgumentError(`EMA.loadStateDict: updates must be a non-negative integer, got ${updates}`);
+    for (const [name, s] of this.shadow) {
+      const t = dict[name];
+      if (!t) throw new InvalidArgumentError(`EMA.loadStateDict: missing '${name}'`);
+      if (t.shape.join() !== s.shape.join()) throw new ShapeError(`EMA.loadStateDict: '${name}' has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+    }
+    tf.tidy(() => {
+      for (const [name, s] of this.shadow) s.assign(tf.cast(dict[name]!, s.dtype));
+    });
+    this.updates = updates;
   }
 
   copyTo(target: Module = this.model): void {

@@ -22,6 +22,7 @@ export * from './models/mlp-denoiser.js';
 export * from './models/unet.js';
 export * from './guidance.js';
 export * from './ema.js';
+export * from './checkpoint.js';
 export * from './train.js';
 export * from './pipelines/loop.js';
 export * from './pipelines/generate.js';

@@ -8,6 +8,11 @@ export interface DDIMSchedulerConfig extends SchedulerConfig {
   eta?: number;
   /** ᾱ before t = 0 is 1 (default) or ᾱ_0. */
   setAlphaToOne?: boolean;
+  /**
+   * With clipSample / thresholding: recompute ε̂ from the clipped x̂₀ (diffusers' step argument
+   * `use_clipped_model_output`), so the step stays on a consistent (x̂₀, ε̂) pair. Default false, as diffusers.
+   */
+  useClippedModelOutput?: boolean;
 }
 
 /**
@@ -20,12 +25,14 @@ export class DDIMScheduler extends Scheduler {
   readonly stateless = true;
   readonly eta: number;
   readonly finalAlphaCumprod: number;
+  readonly useClippedModelOutput: boolean;
 
   constructor(config: DDIMSchedulerConfig = {}) {
     super(config);
     this.eta = config.eta ?? 0;
     if (!(this.eta >= 0)) throw new InvalidArgumentError(`DDIMScheduler: eta must be ≥ 0, got ${this.eta}`);
     this.finalAlphaCumprod = config.setAlphaToOne === false ? this.schedule.alphasCumprod[0]! : 1;
+    this.useClippedModelOutput = config.useClippedModelOutput ?? false;
   }
 
   protected layout(n: number): void {
@@ -47,9 +54,10 @@ export class DDIMScheduler extends Scheduler {
     const noise = this.eta > 0 ? this.noiseLike(sample, options) : null;
     return tf.tidy(() => {
       const split = splitPrediction(this.predictionType, modelOutput, sample, Math.sqrt(aT), Math.sqrt(bT));
-      // As diffusers (use_clipped_model_output off): clipping changes x̂₀ but not ε̂.
+      // As diffusers: clipping changes x̂₀; ε̂ follows it only with use_clipped_model_output.
       const x0 = this.maybeClip(split.x0);
-      const eps = split.eps;
+      const clipped = this.clipSample || this.thresholding;
+      const eps = clipped && this.useClippedModelOutput ? tf.div(tf.sub(sample, tf.mul(x0, Math.sqrt(aT))), Math.sqrt(bT)) : split.eps;
       let prev = tf.add(tf.mul(x0, Math.sqrt(aP)), tf.mul(eps, Math.sqrt(Math.max(0, 1 - aP - std * std))));
       if (noise) {
         prev = tf.add(prev, tf.mul(noise, std));
