@@ -1,5 +1,6 @@
 import {
-  FUSED_KERNELS, adamCoefficients, fusedActivationCode, fusedAttentionDims, fusedGroupNormDims, registerFusedKernelGradients, tf,
+  FUSED_KERNELS, adamCoefficients, fusedActivationCode, fusedAttentionDims, fusedAttentionGradDims, fusedGroupNormDims,
+  fusedRequireChannelParams, fusedRequireFloat32, fusedRequireSameShape, registerFusedKernelGradients, tf,
   type AdamAttrs, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
 } from '@nutshell/core';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
@@ -63,13 +64,6 @@ class Arena {
   }
 }
 
-function requireFloat32(kernel: string, inputs: Record<string, TensorInfo | undefined>): void {
-  for (const [name, t] of Object.entries(inputs)) {
-    if (!t) throw new Error(`${kernel}: input ${name} is missing`);
-    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
-  }
-}
-
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 function makeKernels(k: KernelExports): KernelConfig[] {
@@ -95,12 +89,8 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     const backend = b as WasmBackendLike;
     const { dy, qkv, y, lse } = inputs as { dy: TensorInfo; qkv: TensorInfo; y: TensorInfo; lse: TensorInfo };
     const { numHeads, scale } = (attrs ?? {}) as { numHeads: number; scale: number };
-    requireFloat32(FUSED_KERNELS.attentionGrad, { dy, qkv, y, lse });
-    const [B, T, H, d] = fusedAttentionDims(FUSED_KERNELS.attentionGrad, qkv, numHeads);
+    const [B, T, H, d] = fusedAttentionGradDims(FUSED_KERNELS.attentionGrad, { dy, qkv, y, lse }, numHeads);
     const C = H * d;
-    if (!tf.util.arraysEqual(dy.shape, [B, T, C]) || !tf.util.arraysEqual(y.shape, dy.shape) || !tf.util.arraysEqual(lse.shape, [B, H, T])) {
-      throw new Error(`${FUSED_KERNELS.attentionGrad}: expected dy and y [${[B, T, C]}], lse [${[B, H, T]}]; got [${dy.shape}], [${y.shape}], [${lse.shape}]`);
-    }
     const [pdy, pq, py, pl, pd, ps] = arena.layout(B * T * C, B * T * 3 * C, B * T * C, B * H * T, B * T * 3 * C, 6 * T * d + 2 * T) as [number, number, number, number, number, number];
     copyIn(backend, [[dy, pdy], [qkv, pq], [y, py], [lse, pl]]);
     if (B * T > 0) k.causalAttentionGrad(pdy, pq, py, pl, pd, ps, B, T, H, d, scale);
@@ -110,7 +100,7 @@ function makeKernels(k: KernelExports): KernelConfig[] {
   const activation = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
     const backend = b as WasmBackendLike;
     const { x } = inputs as { x: TensorInfo };
-    requireFloat32(FUSED_KERNELS.activation, { x });
+    fusedRequireFloat32(FUSED_KERNELS.activation, { x });
     const act = fusedActivationCode(FUSED_KERNELS.activation, attrs?.activation);
     const n = sizeOf(x.shape);
     const [px, po] = arena.layout(n, n) as [number, number];
@@ -122,8 +112,8 @@ function makeKernels(k: KernelExports): KernelConfig[] {
   const activationGrad = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
     const backend = b as WasmBackendLike;
     const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
-    requireFloat32(FUSED_KERNELS.activationGrad, { dy, x });
-    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`${FUSED_KERNELS.activationGrad}: dy [${dy.shape}] and x [${x.shape}] differ`);
+    fusedRequireFloat32(FUSED_KERNELS.activationGrad, { dy, x });
+    fusedRequireSameShape(FUSED_KERNELS.activationGrad, ['x', x], { dy });
     const act = fusedActivationCode(FUSED_KERNELS.activationGrad, attrs?.activation);
     const n = sizeOf(x.shape);
     const [pdy, px, pdx] = arena.layout(n, n, n) as [number, number, number];
@@ -135,11 +125,9 @@ function makeKernels(k: KernelExports): KernelConfig[] {
   const layerNorm = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo => {
     const backend = b as WasmBackendLike;
     const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta?: TensorInfo };
-    requireFloat32(FUSED_KERNELS.layerNorm, beta ? { x, gamma, beta } : { x, gamma });
+    fusedRequireFloat32(FUSED_KERNELS.layerNorm, beta ? { x, gamma, beta } : { x, gamma });
     const cols = x.shape[x.shape.length - 1] ?? 1;
-    for (const t of beta ? [gamma, beta] : [gamma]) {
-      if (sizeOf(t.shape) !== cols) throw new Error(`${FUSED_KERNELS.layerNorm}: gamma and beta must have ${cols} values, got [${t.shape}]`);
-    }
+    fusedRequireChannelParams(FUSED_KERNELS.layerNorm, cols, gamma, beta);
     const n = sizeOf(x.shape);
     const [px, pg, pb, po] = arena.layout(n, cols, beta ? cols : 0, n) as [number, number, number, number];
     copyIn(backend, beta ? [[x, px], [gamma, pg], [beta, pb]] : [[x, px], [gamma, pg]]);
@@ -150,8 +138,8 @@ function makeKernels(k: KernelExports): KernelConfig[] {
   const layerNormGrad = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] => {
     const backend = b as WasmBackendLike;
     const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
-    requireFloat32(FUSED_KERNELS.layerNormGrad, { dy, x, gamma });
-    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`${FUSED_KERNELS.layerNormGrad}: dy [${dy.shape}] and x [${x.shape}] differ`);
+    fusedRequireFloat32(FUSED_KERNELS.layerNormGrad, { dy, x, gamma });
+    fusedRequireSameShape(FUSED_KERNELS.layerNormGrad, ['x', x], { dy });
     const cols = x.shape[x.shape.length - 1] ?? 1;
     const n = sizeOf(x.shape);
     // acc: 2·cols doubles = 4·cols floats.
@@ -165,10 +153,8 @@ function makeKernels(k: KernelExports): KernelConfig[] {
   const adam = ({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] => {
     const backend = b as WasmBackendLike;
     const { param, grad, m, v } = inputs as { param: TensorInfo; grad: TensorInfo; m: TensorInfo; v: TensorInfo };
-    requireFloat32(FUSED_KERNELS.adam, { param, grad, m, v });
-    for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
-      if (!tf.util.arraysEqual(t.shape, param.shape)) throw new Error(`${FUSED_KERNELS.adam}: ${name} has shape [${t.shape}], param [${param.shape}]`);
-    }
+    fusedRequireFloat32(FUSED_KERNELS.adam, { param, grad, m, v });
+    fusedRequireSameShape(FUSED_KERNELS.adam, ['param', param], { grad, m, v });
     const coef = adamCoefficients(FUSED_KERNELS.adam, (attrs ?? {}) as unknown as AdamAttrs);
     const n = sizeOf(param.shape);
     const [pp, pg, pm, pv, ppo, pmo, pvo] = arena.layout(n, n, n, n, n, n, n) as [number, number, number, number, number, number, number];
@@ -183,10 +169,8 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta?: TensorInfo };
     const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
     const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNorm, x, numGroups);
-    requireFloat32(FUSED_KERNELS.groupNorm, beta ? { gamma, beta } : { gamma });
-    for (const t of beta ? [gamma, beta] : [gamma]) {
-      if (sizeOf(t.shape) !== C) throw new Error(`${FUSED_KERNELS.groupNorm}: gamma and beta must have ${C} values, got [${t.shape}]`);
-    }
+    fusedRequireFloat32(FUSED_KERNELS.groupNorm, beta ? { gamma, beta } : { gamma });
+    fusedRequireChannelParams(FUSED_KERNELS.groupNorm, C, gamma, beta);
     const n = N * S * C;
     const [px, pg, pb, po, ps] = arena.layout(n, C, beta ? C : 0, n, 2) as [number, number, number, number, number];
     copyIn(backend, beta ? [[x, px], [gamma, pg], [beta, pb]] : [[x, px], [gamma, pg]]);
@@ -199,8 +183,8 @@ function makeKernels(k: KernelExports): KernelConfig[] {
     const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
     const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
     const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNormGrad, x, numGroups);
-    requireFloat32(FUSED_KERNELS.groupNormGrad, { dy, gamma });
-    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new Error(`${FUSED_KERNELS.groupNormGrad}: dy [${dy.shape}] and x [${x.shape}] differ`);
+    fusedRequireFloat32(FUSED_KERNELS.groupNormGrad, { dy, gamma });
+    fusedRequireSameShape(FUSED_KERNELS.groupNormGrad, ['x', x], { dy });
     const n = N * S * C;
     // acc: 2·C doubles = 4·C floats; stats: one double.
     const [pdy, px, pg, pdx, pdg, pdb, pacc, ps] = arena.layout(n, n, C, n, C, C, 4 * C, 2) as number[] as [number, number, number, number, number, number, number, number];

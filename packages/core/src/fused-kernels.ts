@@ -86,6 +86,43 @@ export function fusedAttentionDims(kernel: string, qkv: { shape: number[]; dtype
   return [B, T, H, C3 / (3 * H)];
 }
 
+type TensorLike = { shape: number[]; dtype: string };
+
+/** For kernel implementations: every named input present and float32, else a typed error naming the kernel. */
+export function fusedRequireFloat32(kernel: string, inputs: Record<string, TensorLike | undefined>): void {
+  for (const [name, t] of Object.entries(inputs)) {
+    if (!t) throw new InvalidArgumentError(`${kernel}: input ${name} is missing`);
+    if (t.dtype !== 'float32') throw new DTypeError(`${kernel}: ${name} must be float32, got ${t.dtype}`);
+  }
+}
+
+/** For kernel implementations: each of `others` has the shape of `ref` (e.g. dy and x, or Adam's grad and param). */
+export function fusedRequireSameShape(kernel: string, ref: [string, TensorLike], others: Record<string, TensorLike>): void {
+  for (const [name, t] of Object.entries(others)) {
+    if (!tf.util.arraysEqual(t.shape, ref[1].shape)) throw new ShapeError(`${kernel}: ${name} has shape [${t.shape}], ${ref[0]} [${ref[1].shape}]`);
+  }
+}
+
+/** For kernel implementations: gamma (and beta, when given) hold one value per channel. */
+export function fusedRequireChannelParams(kernel: string, channels: number, gamma: TensorLike, beta?: TensorLike): void {
+  for (const t of beta ? [gamma, beta] : [gamma]) {
+    if (tf.util.sizeFromShape(t.shape) !== channels) throw new ShapeError(`${kernel}: gamma and beta must have ${channels} values, got [${t.shape}]`);
+  }
+}
+
+/** For kernel implementations: [B, T, H, d] of the attention backward's inputs, all float32 and of matching shapes. */
+export function fusedAttentionGradDims(
+  kernel: string, inputs: { dy: TensorLike; qkv: TensorLike; y: TensorLike; lse: TensorLike }, numHeads: unknown,
+): [number, number, number, number] {
+  const { dy, qkv, y, lse } = inputs;
+  fusedRequireFloat32(kernel, { dy, qkv, y, lse });
+  const [B, T, H, d] = fusedAttentionDims(kernel, qkv, numHeads);
+  if (!tf.util.arraysEqual(dy.shape, [B, T, H * d]) || !tf.util.arraysEqual(y.shape, dy.shape) || !tf.util.arraysEqual(lse.shape, [B, H, T])) {
+    throw new ShapeError(`${kernel}: expected dy and y [${[B, T, H * d]}], lse [${[B, H, T]}]; got [${dy.shape}], [${y.shape}], [${lse.shape}]`);
+  }
+  return [B, T, H, d];
+}
+
 /** For kernel implementations: [N, S, C, G] of a channels-last float32 x [N, …, C] in numGroups groups. */
 export function fusedGroupNormDims(kernel: string, x: { shape: number[]; dtype: string }, numGroups: unknown): [number, number, number, number] {
   if (x.dtype !== 'float32') throw new DTypeError(`${kernel}: x must be float32, got ${x.dtype}`);

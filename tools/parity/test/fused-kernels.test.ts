@@ -69,6 +69,21 @@ function erf(x: number): number {
   return (Math.sign(x) * 2 * sum) / Math.sqrt(Math.PI);
 }
 
+/** Largest gap between `got` and central differences (step h) of the float64 `loss` around `at`. */
+function worstCentralDifference(loss: (v: Float64Array) => number, at: Float64Array, got: ArrayLike<number>, h = 1e-5): number {
+  let worst = 0;
+  for (let i = 0; i < at.length; i++) {
+    const keep = at[i]!;
+    at[i] = keep + h;
+    const up = loss(at);
+    at[i] = keep - h;
+    const down = loss(at);
+    at[i] = keep;
+    worst = Math.max(worst, Math.abs((up - down) / (2 * h) - got[i]!));
+  }
+  return worst;
+}
+
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
@@ -129,19 +144,7 @@ for (const name of ['native', 'wasm']) {
         const g = tf.grad((q: tf.Tensor) => tf.sum(tf.mul(fusedCausalAttention(q, H, scale), tf.tensor3d(w, [B, T, C]))));
         return g(tf.tensor3d(data, [B, T, 3 * C])).dataSync();
       });
-      const x = Float64Array.from(data);
-      const eps = 1e-5;
-      let worst = 0;
-      for (let i = 0; i < x.length; i++) {
-        const keep = x[i]!;
-        x[i] = keep + eps;
-        const up = loss(x);
-        x[i] = keep - eps;
-        const down = loss(x);
-        x[i] = keep;
-        worst = Math.max(worst, Math.abs((up - down) / (2 * eps) - grad[i]!));
-      }
-      expect(worst).toBeLessThan(1e-4);
+      expect(worstCentralDifference(loss, Float64Array.from(data), grad)).toBeLessThan(1e-4);
     });
 
     it(`${name}: the attention gradient equals the composed graph’s (split, heads, masked softmax) on a GPT-sized batch`, () => {
@@ -218,17 +221,7 @@ for (const name of ['native', 'wasm']) {
         const got = [...grads[0]!, ...grads[1]!, ...grads[2]!];
         const v = Float64Array.from([...xs, ...gs, ...bs]);
         expect(Math.abs(f(x, gamma, beta).dataSync()[0]! - loss(v))).toBeLessThan(1e-4);
-        let worst = 0;
-        for (let i = 0; i < v.length; i++) {
-          const keep = v[i]!;
-          v[i] = keep + 1e-5;
-          const up = loss(v);
-          v[i] = keep - 1e-5;
-          const down = loss(v);
-          v[i] = keep;
-          worst = Math.max(worst, Math.abs((up - down) / 2e-5 - got[i]!));
-        }
-        expect(worst).toBeLessThan(1e-4);
+        expect(worstCentralDifference(loss, v, got)).toBeLessThan(1e-4);
       });
     });
 
@@ -268,17 +261,7 @@ for (const name of ['native', 'wasm']) {
         const got = [...grads[0]!, ...grads[1]!, ...grads[2]!];
         const v = Float64Array.from([...xs, ...gs, ...bs]);
         expect(Math.abs(f(x, gamma, beta).dataSync()[0]! - loss(v))).toBeLessThan(1e-4);
-        let worst = 0;
-        for (let i = 0; i < v.length; i++) {
-          const keep = v[i]!;
-          v[i] = keep + 1e-5;
-          const up = loss(v);
-          v[i] = keep - 1e-5;
-          const down = loss(v);
-          v[i] = keep;
-          worst = Math.max(worst, Math.abs((up - down) / 2e-5 - got[i]!));
-        }
-        expect(worst).toBeLessThan(1e-4);
+        expect(worstCentralDifference(loss, v, got)).toBeLessThan(1e-4);
         expect(() => fusedGroupNorm(tf.zeros([2, 3, 5]), tf.ones([5]), null, 2, eps)).toThrow(/5 channels do not split into 2 groups/);
       });
     });

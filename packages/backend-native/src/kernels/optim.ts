@@ -1,4 +1,4 @@
-import { FUSED_KERNELS, adamCoefficients, util, type AdamAttrs, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@nutshell/core';
+import { FUSED_KERNELS, adamCoefficients, fusedRequireFloat32, fusedRequireSameShape, util, type AdamAttrs, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@nutshell/core';
 import type { NativeBackend } from '../native_backend.js';
 
 /**
@@ -19,18 +19,11 @@ export const ADAM_KERNEL = FUSED_KERNELS.adam;
 
 type KernelArgs = { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap };
 
-function fail(message: string): never {
-  throw new Error(`${ADAM_KERNEL}: ${message}`);
-}
-
 function adam({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] {
   const backend = b as NativeBackend;
   const { param, grad, m, v } = inputs as { param: TensorInfo; grad: TensorInfo; m: TensorInfo; v: TensorInfo };
-  for (const [n, t] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) {
-    if (!t) fail(`${n} is required`);
-    if (t.dtype !== 'float32') fail(`${n} must be float32, got ${t.dtype}`);
-    if (!util.arraysEqual(t.shape, param.shape)) fail(`${n} has shape [${t.shape}], param [${param.shape}]`);
-  }
+  fusedRequireFloat32(ADAM_KERNEL, { param, grad, m, v });
+  fusedRequireSameShape(ADAM_KERNEL, ['param', param], { grad, m, v });
   const coef = adamCoefficients(ADAM_KERNEL, (attrs ?? {}) as unknown as AdamAttrs);
   const size = util.sizeFromShape(param.shape);
   const [po, mo, vo] = [new Float32Array(size), new Float32Array(size), new Float32Array(size)];

@@ -1,5 +1,6 @@
 import {
-  FUSED_KERNELS, fusedActivationCode, fusedAttentionDims, fusedGroupNormDims, util,
+  FUSED_KERNELS, fusedActivationCode, fusedAttentionDims, fusedAttentionGradDims, fusedGroupNormDims, fusedRequireChannelParams,
+  fusedRequireFloat32, fusedRequireSameShape, util,
   type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo,
 } from '@nutshell/core';
 import type { NativeBackend } from '../native_backend.js';
@@ -11,22 +12,11 @@ import type { NativeBackend } from '../native_backend.js';
  */
 type KernelArgs = { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap };
 
-function fail(kernel: string, message: string): never {
-  throw new Error(`${kernel}: ${message}`);
-}
-
-function requireFloat32(kernel: string, inputs: Record<string, TensorInfo | undefined>): void {
-  for (const [name, t] of Object.entries(inputs)) {
-    if (!t) fail(kernel, `input ${name} is missing`);
-    if (t.dtype !== 'float32') fail(kernel, `${name} must be float32, got ${t.dtype}`);
-  }
-}
-
 function attention({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] {
   const backend = b as NativeBackend;
   const { qkv } = inputs as { qkv: TensorInfo };
   const { numHeads, scale } = (attrs ?? {}) as { numHeads: number; scale: number };
-  requireFloat32(FUSED_KERNELS.attention, { qkv });
+  fusedRequireFloat32(FUSED_KERNELS.attention, { qkv });
   const [B, T, H, d] = fusedAttentionDims(FUSED_KERNELS.attention, qkv, numHeads);
   const p = Int32Array.of(B, T, H, d);
   const y = new Float32Array(B * T * H * d);
@@ -39,12 +29,8 @@ function attentionGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
   const backend = b as NativeBackend;
   const { dy, qkv, y, lse } = inputs as { dy: TensorInfo; qkv: TensorInfo; y: TensorInfo; lse: TensorInfo };
   const { numHeads, scale } = (attrs ?? {}) as { numHeads: number; scale: number };
-  requireFloat32(FUSED_KERNELS.attentionGrad, { dy, qkv, y, lse });
-  const [B, T, H, d] = fusedAttentionDims(FUSED_KERNELS.attentionGrad, qkv, numHeads);
+  const [B, T, H, d] = fusedAttentionGradDims(FUSED_KERNELS.attentionGrad, { dy, qkv, y, lse }, numHeads);
   const p = Int32Array.of(B, T, H, d);
-  if (!util.arraysEqual(dy.shape, [B, T, H * d]) || !util.arraysEqual(y.shape, dy.shape) || !util.arraysEqual(lse.shape, [B, H, T])) {
-    fail(FUSED_KERNELS.attentionGrad, `expected dy and y [${[B, T, H * d]}], lse [${[B, H, T]}]; got [${dy.shape}], [${y.shape}], [${lse.shape}]`);
-  }
   const dqkv = new Float32Array(B * T * 3 * H * d);
   if (B * T > 0) backend.addon.causalAttentionGrad(backend.float32(dy), backend.float32(qkv), backend.float32(y), backend.float32(lse), dqkv, p, scale);
   return backend.adopt([...qkv.shape], dqkv);
@@ -53,7 +39,7 @@ function attentionGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
 function activation({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
   const backend = b as NativeBackend;
   const { x } = inputs as { x: TensorInfo };
-  requireFloat32(FUSED_KERNELS.activation, { x });
+  fusedRequireFloat32(FUSED_KERNELS.activation, { x });
   const act = fusedActivationCode(FUSED_KERNELS.activation, attrs?.activation);
   const n = util.sizeFromShape(x.shape);
   const out = new Float32Array(n);
@@ -64,8 +50,8 @@ function activation({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
 function activationGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
   const backend = b as NativeBackend;
   const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
-  requireFloat32(FUSED_KERNELS.activationGrad, { dy, x });
-  if (!util.arraysEqual(dy.shape, x.shape)) fail(FUSED_KERNELS.activationGrad, `dy [${dy.shape}] and x [${x.shape}] differ`);
+  fusedRequireFloat32(FUSED_KERNELS.activationGrad, { dy, x });
+  fusedRequireSameShape(FUSED_KERNELS.activationGrad, ['x', x], { dy });
   const act = fusedActivationCode(FUSED_KERNELS.activationGrad, attrs?.activation);
   const n = util.sizeFromShape(x.shape);
   const dx = new Float32Array(n);
@@ -78,8 +64,8 @@ function groupNorm({ inputs, backend: b, attrs }: KernelArgs): TensorInfo {
   const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta?: TensorInfo };
   const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
   const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNorm, x, numGroups);
-  requireFloat32(FUSED_KERNELS.groupNorm, beta ? { gamma, beta } : { gamma });
-  for (const t of beta ? [gamma, beta] : [gamma]) if (util.sizeFromShape(t.shape) !== C) fail(FUSED_KERNELS.groupNorm, `gamma and beta must have ${C} values, got [${t.shape}]`);
+  fusedRequireFloat32(FUSED_KERNELS.groupNorm, beta ? { gamma, beta } : { gamma });
+  fusedRequireChannelParams(FUSED_KERNELS.groupNorm, C, gamma, beta);
   const out = new Float32Array(N * S * C);
   backend.addon.groupNorm(backend.float32(x), backend.float32(gamma), beta ? backend.float32(beta) : null, out, Int32Array.of(N, S, C, G), epsilon ?? 1e-5);
   return backend.adopt([...x.shape], out);
@@ -90,8 +76,8 @@ function groupNormGrad({ inputs, backend: b, attrs }: KernelArgs): TensorInfo[] 
   const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
   const { numGroups, epsilon } = (attrs ?? {}) as { numGroups: number; epsilon?: number };
   const [N, S, C, G] = fusedGroupNormDims(FUSED_KERNELS.groupNormGrad, x, numGroups);
-  requireFloat32(FUSED_KERNELS.groupNormGrad, { dy, gamma });
-  if (!util.arraysEqual(dy.shape, x.shape)) fail(FUSED_KERNELS.groupNormGrad, `dy [${dy.shape}] and x [${x.shape}] differ`);
+  fusedRequireFloat32(FUSED_KERNELS.groupNormGrad, { dy, gamma });
+  fusedRequireSameShape(FUSED_KERNELS.groupNormGrad, ['x', x], { dy });
   const dx = new Float32Array(N * S * C);
   const dgamma = new Float32Array(C);
   const dbeta = new Float32Array(C);
