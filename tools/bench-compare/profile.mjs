@@ -46,6 +46,27 @@ for (const config of getKernelsForBackend(backend)) {
   };
 }
 
+/** Batch s of B digits (cycling through the set) as [x [B, 28, 28, 1], labels [B]]. */
+function mnistBatch(mnist, s, B) {
+  const xb = new Float32Array(B * 784);
+  const yb = new Int32Array(B);
+  for (let j = 0; j < B; j++) {
+    const i = (s * B + j) % mnist.all.length;
+    xb.set(mnist.all.x.subarray(i * 784, (i + 1) * 784), j * 784);
+    yb[j] = mnist.all.y[i];
+  }
+  return [tf.tensor4d(xb, [B, 28, 28, 1]), tf.tensor1d(yb, 'int32')];
+}
+
+/** One warm-up step, then `steps` recorded ones; returns ms per step. */
+function timeSteps(step) {
+  step(0);
+  recording = true;
+  const t0 = performance.now();
+  for (let s = 1; s <= steps; s++) step(s);
+  return (performance.now() - t0) / steps;
+}
+
 const text = await corpusText();
 let units; // steps or tokens the stats are divided by
 let unitMs;
@@ -69,26 +90,12 @@ if (task === 'generate') {
   const B = 64;
   const model = new SmallCNN({ seed: 0 });
   const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
-  const batch = (s) => {
-    const xb = new Float32Array(B * 784);
-    const yb = new Int32Array(B);
-    for (let j = 0; j < B; j++) {
-      const i = (s * B + j) % mnist.all.length;
-      xb.set(mnist.all.x.subarray(i * 784, (i + 1) * 784), j * 784);
-      yb[j] = mnist.all.y[i];
-    }
-    return [tf.tensor4d(xb, [B, 28, 28, 1]), tf.tensor1d(yb, 'int32')];
-  };
   const step = (s) => {
-    const [xb, yb] = batch(s);
+    const [xb, yb] = mnistBatch(mnist, s, B);
     optimizer.minimize(() => crossEntropy(model.forward(xb), yb)); // returns the loss as a number
     tf.dispose([xb, yb]);
   };
-  step(0);
-  recording = true;
-  const t0 = performance.now();
-  for (let s = 1; s <= steps; s++) step(s);
-  unitMs = (performance.now() - t0) / steps;
+  unitMs = timeSteps(step);
   units = steps;
   optimizer.dispose();
   model.dispose();
@@ -103,23 +110,11 @@ if (task === 'generate') {
   const schedule = new NoiseSchedule({ betaSchedule: 'cosine' });
   model.train();
   const step = (s) => {
-    const xb = new Float32Array(B * 784);
-    const yb = new Int32Array(B);
-    for (let j = 0; j < B; j++) {
-      const i = (s * B + j) % mnist.all.length;
-      xb.set(mnist.all.x.subarray(i * 784, (i + 1) * 784), j * 784);
-      yb[j] = mnist.all.y[i];
-    }
-    const x0 = tf.tensor4d(xb, [B, 28, 28, 1]);
-    const y = tf.tensor1d(yb, 'int32');
+    const [x0, y] = mnistBatch(mnist, s, B);
     optimizer.minimize(() => diffusionLoss(model, x0, { schedule, cond: { classLabels: y }, condDropout: 0.1, rng: s }));
     tf.dispose([x0, y]);
   };
-  step(0);
-  recording = true;
-  const t0 = performance.now();
-  for (let s = 1; s <= steps; s++) step(s);
-  unitMs = (performance.now() - t0) / steps;
+  unitMs = timeSteps(step);
   units = steps;
   optimizer.dispose();
   model.dispose();
